@@ -1,0 +1,29 @@
+# The README's two commands: `make run` (set up and run the assistant) and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: run setup db generate test test-postgres bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+db: setup
+	@$(PY) -m bot build
+
+generate: setup
+	@$(PY) -m bot lexicon
+
+run: db generate
+	@bash scripts/run.sh
+
+test: setup
+	@bash scripts/test.sh
+
+test-postgres: setup
+	@bash scripts/test.sh --postgres
+
+bench: setup
+	@$(PY) -m bench.query_bench
+
+clean:
+	rm -rf var models data/generated bot/nlu/dictionary results

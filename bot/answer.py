@@ -1,0 +1,220 @@
+"""Turn query results into text a person reads: WeChat-sized, numbered, honest.
+
+Every sentence here restates a field of the result; nothing is made up. Where
+the source does not say (no lead unit, no validity, no phone), the text says
+so and gives the fallback: the document's own contact instruction, then the
+city's 12345 hotline.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, List, Optional, Sequence
+
+from bot.query import MeasureResult, Profile, QueryResult
+
+#: WeChat passive replies carry at most 2048 bytes of UTF-8; keep a margin.
+WECHAT_MAX_BYTES = 2000
+
+
+def cn_date(iso: Optional[str]) -> str:
+    if not iso:
+        return ""
+    d = dt.date.fromisoformat(iso)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def shorten(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def profile_line(p: Profile) -> str:
+    parts = [p.district or "地区未说明"]
+    if p.industry:
+        parts.append(p.industry)
+    if p.sizes:
+        parts.append("/".join(p.sizes))
+    if p.topic:
+        parts.append(p.topic)
+    return " · ".join(parts)
+
+
+def validity_sentence(r: MeasureResult, as_of: dt.date) -> str:
+    today = f"{as_of.year}年{as_of.month}月{as_of.day}日"
+    if r.valid_until:
+        basis = "本条自身规定的期限" if r.validity_source == "measure" else "文件规定的有效期"
+        if r.expired:
+            return f"有效期至{cn_date(r.valid_until)}（{basis}），截至{today}已过期"
+        return f"有效期至{cn_date(r.valid_until)}（{basis}），目前仍在有效期内"
+    if r.published:
+        pub = dt.date.fromisoformat(r.published)
+        years = (as_of - pub).days // 365
+        age = f"，距今已{years}年多" if years >= 1 else ""
+        return f"文件未注明有效期（发布于{cn_date(r.published)}{age}），是否仍在执行请向下方单位或12345核实"
+    return "文件未注明有效期和发布日期，是否仍在执行请向下方单位或12345核实"
+
+
+def deadline_sentence(r: MeasureResult, as_of: dt.date) -> str:
+    if not r.deadline_text:
+        return ""
+    from bot.ingest import parse_deadline  # the same reading the ingest stored
+    d = parse_deadline(r.deadline_text)
+    passed = f"（{'已过' if d < as_of else '未到'}）" if d else ""
+    return f"完成时限：{r.deadline_text}{passed}"
+
+
+def amounts_phrase(r: MeasureResult, limit: int = 4) -> str:
+    seen: List[str] = []
+    for a in r.amounts:
+        if a["raw"] not in seen:
+            seen.append(a["raw"])
+    return "、".join(seen[:limit])
+
+
+def _contact_of(u: dict) -> str:
+    bits = []
+    if u.get("phone"):
+        bits.append(f"电话{u['phone']}")
+    if u.get("address"):
+        bits.append(f"地址{u['address']}")
+    if u.get("website"):
+        bits.append(u["website"])
+    if bits:
+        return f"{u['name']}（{'，'.join(bits)}；来源：{u.get('source') or '联系人名录'}）"
+    return u["name"]
+
+
+def units_sentence(r: MeasureResult) -> str:
+    """Who leads, who is responsible, and how to reach them — or the honest fallback."""
+    lead = [u for u in r.contacts if u["role"] == "lead"]
+    resp = [u for u in r.contacts if u["role"] == "responsible"]
+    lines: List[str] = []
+    if lead:
+        lines.append("牵头单位：" + "、".join(_contact_of(u) for u in lead))
+    if resp:
+        prefix = "责任单位：" if lead else "原文未列牵头单位；责任单位："
+        lines.append(prefix + "、".join(_contact_of(u) for u in resp))
+    if not lead and not resp:
+        lines.append("原文未写明牵头单位")
+        dc = r.document_contact
+        if dc:
+            lines.append(f"文件指明的联系部门：{_contact_of(dc)}（原文：“{shorten(dc.get('text') or '', 40)}”）")
+    has_phone = any(u.get("phone") for u in lead + resp)
+    if r.hotline and not has_phone:
+        lines.append(f"暂无该单位电话记录，可拨打{r.hotline['name']}（{r.hotline['number']}）转接")
+    return "\n   ".join(lines)
+
+
+def region_note(r: MeasureResult) -> str:
+    if r.region_match == "narrower":
+        return f"（仅适用于{r.region}的企业）"
+    if r.region_match == "unknown":
+        return f"（适用地区：{r.region}）"
+    return ""
+
+
+def measure_summary(r: MeasureResult, n: int, as_of: dt.date) -> str:
+    heading = shorten(r.item_heading, 26) if r.item_heading else ""
+    head = f"{n}. {heading}：" if heading else f"{n}. "
+    lines = [head + shorten(r.text, 60) + region_note(r)]
+    amt = amounts_phrase(r)
+    if amt:
+        lines.append(f"   可获得：{amt}")
+    lines.append(f"   有效期：{validity_sentence(r, as_of)}")
+    dl = deadline_sentence(r, as_of)
+    if dl:
+        lines.append(f"   {dl}")
+    lines.append(f"   出处：{r.citation}")
+    lines.append(f"   {units_sentence(r)}")
+    return "\n".join(lines)
+
+
+def measure_detail(r: MeasureResult, as_of: dt.date) -> str:
+    parts = [f"{r.citation}", f"【{r.item_heading}】" if r.item_heading else "", r.text]
+    if r.amounts:
+        parts.append("涉及金额/比例：")
+        for a in r.amounts:
+            parts.append(f"· {a['raw']} —— “{shorten(a['sentence'], 60)}”")
+    applies = [f"适用地区：{r.region}" + ("及下辖各区" if r.region_match != "narrower" and len(r.districts) > 1 else "")]
+    applies.append("适用规模：" + ("、".join(r.sizes) if r.sizes else "原文未限定规模"))
+    applies.append("适用行业：" + ("、".join(r.industries) if r.industries else "原文未限定行业"))
+    if r.qualifications:
+        applies.append("条件：" + "、".join(r.qualifications))
+    parts.append("；".join(applies))
+    parts.append(f"有效期：{validity_sentence(r, as_of)}")
+    dl = deadline_sentence(r, as_of)
+    if dl:
+        parts.append(dl)
+    parts.append(units_sentence(r).replace("\n   ", "\n"))
+    if r.title_note:
+        parts.append(f"注：{r.title_note}")
+    return "\n".join(p for p in parts if p)
+
+
+def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int] = None) -> str:
+    """The whole answer to "which measures apply to me"."""
+    as_of = qr.as_of
+    p = qr.profile
+    lines: List[str] = []
+    if p.unknown.get("district") or qr.region_covered is False:
+        lines.append(f"目前还没有收录{p.unknown.get('district') or p.district}的政策文件。已收录：{'、'.join(qr.covered_regions)}。")
+        if qr.total == 0:
+            return "\n".join(lines)
+    if qr.total == 0:
+        lines.append(f"按您提供的情况（{profile_line(p)}），没有找到适用的措施。")
+        lines.append("可以换个问法（如“贷款贴息”“租金减免”“稳岗补贴”），或回复“转人工”。")
+        return "\n".join(lines)
+    first = (start_number or qr.offset + 1)
+    shown = len(qr.results)
+    if qr.relaxed:
+        lines.append(f"没有找到直接关于“{p.topic or '您所问内容'}”的措施。以下是按您的情况（{profile_line(p)}）适用的其他措施，共{qr.total}条：")
+    elif qr.offset:
+        lines.append(f"第{first}–{first + shown - 1}条（共{qr.total}条）：")
+    else:
+        lines.append(f"按您的情况（{profile_line(p)}），找到{qr.total}条相关措施" + (f"，先列前{shown}条：" if qr.total > shown else "："))
+    for i, r in enumerate(qr.results):
+        lines.append(measure_summary(r, first + i, as_of))
+    tail = []
+    if any(r.expired for r in qr.results):
+        tail.append("注意：标“已过期”的措施现已不能按原条款申请，可作了解或咨询是否有延续政策。")
+    if qr.offset + shown < qr.total:
+        hint = "回复“更多”看下一页"
+        missing = [name for name, v in (("所在区", p.district), ("行业", p.industry), ("企业规模", p.sizes)) if not v]
+        if missing and qr.total > 10:
+            hint += f"；告诉我{'、'.join(missing)}可以缩小范围"
+        tail.append(hint + "。")
+    tail.append("回复“第N条详细说说”看全文，“这个找谁”看联系方式。")
+    lines.extend(tail)
+    return "\n".join(lines)
+
+
+def split_for_wechat(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> List[str]:
+    """Split at line boundaries so each piece fits one WeChat text message."""
+    pieces: List[str] = []
+    cur = ""
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > max_bytes:  # a single overlong line: hard cut on characters
+            cut = len(line)
+            while len(line[:cut].encode("utf-8")) > max_bytes:
+                cut = cut * 3 // 4
+            pieces.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{cur}\n{line}" if cur else line
+        if len(candidate.encode("utf-8")) > max_bytes:
+            pieces.append(cur)
+            cur = line
+        else:
+            cur = candidate
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def handoff_summary(p: Profile, question: str, shown: Sequence[MeasureResult], hotline: Optional[dict]) -> str:
+    """One paragraph for the human agent who takes over."""
+    measures = "；".join(f"{r.citation}" for r in shown[:5]) or "尚未给出措施"
+    line = (f"企业情况：{profile_line(p)}。诉求：{shorten(question or '未说明', 80)}。"
+            f"已提供的措施：{measures}。")
+    if hotline:
+        line += f"请转{hotline['name']}（{hotline['number']}）人工坐席继续处理。"
+    return line

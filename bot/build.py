@@ -1,0 +1,148 @@
+"""Rebuild the measures database from seeds/ — idempotent and atomic.
+
+Everything is parsed first (a bad document fails before the database is
+touched). SQLite builds into a temporary file that replaces the old one in a
+single rename; other databases rebuild inside one transaction. Contacts, which
+a person maintains, are carried over.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from bot import db
+from bot.ingest import SEEDS_DIR, ParsedDocument, parse_all
+from bot.lexicon import Lexicon, load_lexicon
+from bot.terms import terms
+
+# Order matters for delete (children first).
+REBUILT_TABLES = [db.Term, db.Tag, db.AmountRow, db.MeasureUnit, db.Measure, db.Document, db.UnitAlias, db.Unit,
+                  db.Region, db.BuildInfo]
+
+
+def build(url: Optional[str] = None, seeds_dir: Path = SEEDS_DIR) -> Dict[str, int]:
+    lex = load_lexicon()
+    docs = parse_all(seeds_dir, lex)
+    url = db.database_url(url)
+    path = db.sqlite_path(url)
+    if path is not None:
+        return _build_sqlite_file(path, docs, lex)
+    engine = db.get_engine(url)
+    db.Base.metadata.create_all(engine)
+    with Session(engine, future=True) as session, session.begin():
+        for model in REBUILT_TABLES:
+            session.execute(delete(model))
+        return _write(session, docs, lex)
+
+
+def _build_sqlite_file(path: Path, docs: List[ParsedDocument], lex: Lexicon) -> Dict[str, int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_url = f"sqlite:///{tmp}"
+    try:
+        engine = db.get_engine(tmp_url)
+        db.Base.metadata.create_all(engine)
+        with Session(engine, future=True) as session, session.begin():
+            counts = _write(session, docs, lex)
+            if path.exists():
+                _copy_contacts(f"sqlite:///{path}", session)
+        db.dispose_engine(tmp_url)
+        db.dispose_engine(f"sqlite:///{path}")
+        os.replace(tmp, path)
+        return counts
+    finally:
+        db.dispose_engine(tmp_url)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _copy_contacts(old_url: str, session: Session) -> None:
+    try:
+        with Session(db.get_engine(old_url), future=True) as old:
+            rows = old.execute(select(db.Contact)).scalars().all()
+    except Exception:  # an old file without the table, or not a database: nothing to keep
+        return
+    for c in rows:
+        session.add(db.Contact(region=c.region, unit_name=c.unit_name, full_name=c.full_name, phone=c.phone,
+                               address=c.address, website=c.website, source=c.source, updated=c.updated))
+
+
+def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[str, int]:
+    for r in lex.regions.values():
+        session.add(db.Region(name=r.name, level=r.level, parent=r.parent, hotline_number=r.hotline_number,
+                              hotline_name=r.hotline_name))
+    session.flush()
+    units: Dict[Tuple[str, str], db.Unit] = {}
+
+    def unit_for(region: str, written: str) -> db.Unit:
+        canonical = lex.canonical_unit(region, written)
+        key = (region, canonical)
+        if key not in units:
+            u = db.Unit(region=region, name=canonical, full_name=lex.unit_full_name(region, canonical),
+                        generic=lex.is_generic_unit(canonical))
+            for alias in lex.unit_alias_list(region, canonical):
+                u.aliases.append(db.UnitAlias(alias=alias))
+            session.add(u)
+            units[key] = u
+        return units[key]
+
+    n_measures = 0
+    term_rows: List[dict] = []
+    tag_rows: List[dict] = []
+    for d in docs:
+        meta = d.meta
+        contact = meta.get("contact") or {}
+        doc_region = lex.canonical_region(meta["region"])
+        document = db.Document(
+            key=d.key, file=d.file, sha256=d.sha256, title=meta["title"], title_note=meta.get("title_note"),
+            issuer=meta.get("issuer"), region=doc_region, doc_number=meta.get("doc_number"),
+            published=_as_date(meta.get("published")), valid_until=d.valid_until,
+            validity_text=meta.get("validity_text") or d.header.get("有效期至"), source_url=meta.get("source_url"),
+            contact_text=contact.get("text"), header_sizes=",".join(d.sizes) or None,
+            header_regions=d.header.get("适用区域"),
+        )
+        if contact.get("unit"):
+            document.contact_unit = unit_for(doc_region, contact["unit"])
+        session.add(document)
+        session.flush()
+        for ordinal, pm in enumerate(d.measures, start=1):
+            m = db.Measure(document_id=document.id, ordinal=ordinal, section_number=pm.section_number,
+                           section_heading=pm.section_heading, item_number=pm.item_number, item_heading=pm.item_heading,
+                           clause_no=pm.clause_no, text=pm.text, source_line=pm.line, deadline_text=pm.deadline_text,
+                           deadline=pm.deadline, valid_until=pm.valid_until, validity_source=pm.validity_source)
+            session.add(m)
+            session.flush()
+            n_measures += 1
+            for role, names in (("lead", pm.lead_units), ("responsible", pm.responsible_units)):
+                for name in names:
+                    session.add(db.MeasureUnit(measure_id=m.id, unit=unit_for(doc_region, name), role=role,
+                                               name_as_written=name))
+            for a in pm.amounts:
+                session.add(db.AmountRow(measure_id=m.id, raw=a.raw, value=a.value, unit=a.unit, qualifier=a.qualifier,
+                                         sentence=a.sentence))
+            for kind, values in pm.tags.items():
+                for value, stated in values.items():
+                    tag_rows.append({"measure_id": m.id, "kind": kind, "value": value, "stated": stated})
+            for t in terms(f"{pm.item_heading} {pm.text}"):
+                term_rows.append({"measure_id": m.id, "term": t})
+    if tag_rows:
+        session.execute(insert(db.Tag), tag_rows)
+    if term_rows:
+        session.execute(insert(db.Term), term_rows)
+    session.add(db.BuildInfo(key="built_at", value=dt.datetime.now().isoformat(timespec="seconds")))
+    session.add(db.BuildInfo(key="documents", value=",".join(f"{d.key}:{d.sha256[:12]}" for d in docs)))
+    session.flush()
+    return {"documents": len(docs), "measures": n_measures, "units": len(units)}
+
+
+def _as_date(value) -> Optional[dt.date]:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`): every test, on a fresh machine.
+#   --postgres   also run the database tests on a PostgreSQL server started here
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+PY=.venv/bin/python
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=3
+
+if [ "${1:-}" = "--postgres" ]; then
+  source scripts/postgres.sh
+  start_postgres
+  trap stop_postgres EXIT
+  export TEST_DATABASE_URL="$PG_URL"
+  echo "== database tests on PostgreSQL ($PG_URL)"
+  $PY -m pytest -q tests/test_query.py tests/test_build_and_cli.py tests/test_answer.py
+  exit $?
+fi
+
+echo "== generating lexicon artifacts"
+$PY -m bot lexicon >/dev/null
+echo "== tests"
+$PY -m pytest -q "$@"

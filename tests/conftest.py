@@ -1,0 +1,29 @@
+"""Shared fixtures: one measures database built from the real seeds per test run.
+
+Set TEST_DATABASE_URL (scripts/test.sh --postgres does) to run the same tests
+on PostgreSQL; the default is a temporary SQLite file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from bot import db
+from bot.build import build
+
+AS_OF = dt.date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'measures.db'}"
+    build(url)
+    return url
+
+
+@pytest.fixture()
+def session(db_url):
+    with db.session_factory(db_url)() as s:
+        yield s

@@ -1,0 +1,107 @@
+"""find_measures as an enterprise would notice it: right region, size, industry; honest validity and units."""
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.lexicon import load_lexicon
+from bot.query import Profile, find_measures
+from tests.conftest import AS_OF
+
+
+def ask(session, text="", limit=50, as_of=AS_OF, **slots):
+    return find_measures(session, Profile.from_slots(**slots), text=text, as_of=as_of, limit=limit)
+
+
+def test_loan_interest_in_zengcheng_ranks_first_with_citation_unit_amount_validity(session):
+    qr = ask(session, "小微企业贷款贴息", district="增城", size="小微企业", topic="贴息", limit=3)
+    top = qr.results[0]
+    assert "贴息支持" in top.text
+    assert top.lead_units == ["区科工商信局"]
+    assert any(a["raw"].endswith("20万元") for a in top.amounts)
+    assert top.valid_until == "2020-12-31" and top.expired is True
+    assert "增府规〔2020〕1号" in top.citation and "第（二）条" in top.citation
+    assert top.region_match == "applies"
+
+
+def test_district_filter_never_leaks_other_districts(session):
+    lex = load_lexicon()
+    for district in ("天河区", "增城区", "海珠区", "香洲区", "葛店开发区"):
+        qr = ask(session, district=district, limit=500)
+        assert qr.total > 0
+        for r in qr.results:
+            assert r.region in lex.ancestors(district), (district, r.region)
+
+
+def test_city_level_question_marks_district_measures_as_narrower(session):
+    qr = ask(session, district="广州", limit=500)
+    assert qr.total == 111 + 32 + 8
+    assert {r.region_match for r in qr.results} == {"narrower"}
+    zhuhai = ask(session, district="香洲区", limit=500)
+    assert zhuhai.total == 10 and all(r.region_match == "applies" for r in zhuhai.results)
+
+
+def test_size_filter_excludes_measures_for_other_sizes(session):
+    large = ask(session, district="增城区", size="大型", limit=500)
+    assert all(not r.sizes or "大型" in r.sizes for r in large.results)
+    assert not any("工会经费" in r.text for r in large.results)  # that one is for 小微企业 only
+    small = ask(session, district="增城区", size="小微", limit=500)
+    assert any("工会经费" in r.text for r in small.results)
+    # 珠海's header limits every measure to 中型/小型/微型
+    assert ask(session, district="珠海", size="大型企业").total == 0
+    assert ask(session, district="珠海", size="个体户").total == 0
+    assert ask(session, district="珠海", size="小型").total == 10
+
+
+def test_industry_filter_keeps_general_measures_and_drops_other_industries(session):
+    catering = ask(session, district="增城区", industry="奶茶店", limit=500)
+    assert catering.profile.industry == "住宿和餐饮业"
+    for r in catering.results:
+        assert not r.industries or "住宿和餐饮业" in r.industries
+    assert not any("农业龙头企业" in r.text and "贴息" in r.text for r in catering.results)
+    farming = ask(session, district="增城区", industry="农业", topic="贴息", limit=5)
+    assert any("农业龙头企业" in r.text for r in farming.results)
+
+
+def test_units_without_source_are_not_invented(session):
+    for district in ("天河区", "海珠区"):
+        for r in ask(session, district=district, limit=500).results:
+            assert r.lead_units == [] and r.responsible_units == []
+            assert r.hotline and r.hotline["number"] == "12345"
+    tianhe = ask(session, district="天河区", limit=1).results[0]
+    assert tianhe.document_contact["name"] == "区发展改革局"
+    haizhu = ask(session, district="海珠区", limit=1).results[0]
+    assert haizhu.document_contact is None
+
+
+def test_unit_aliases_resolve_to_one_unit(session):
+    qr = ask(session, district="增城区", limit=500)
+    names = {u for r in qr.results for u in r.lead_units}
+    assert "区发展改革局" in names and "区发改局" not in names
+    assert "区文化广电旅游体育局" in names and "区文化广电体育旅游局" not in names
+
+
+def test_validity_as_of_date(session):
+    before = ask(session, "贴息", district="增城区", as_of=dt.date(2020, 5, 1), limit=1).results[0]
+    assert before.expired is False
+    after = ask(session, "贴息", district="增城区", limit=1).results[0]
+    assert after.expired is True
+    tianhe = ask(session, district="天河区", limit=1).results[0]
+    assert tianhe.valid_until is None and tianhe.expired is None
+
+
+def test_unknown_topic_falls_back_to_nearest_alternatives(session):
+    qr = ask(session, "量子引力专项资助", district="海珠区")
+    assert qr.relaxed and qr.total == 8
+
+
+def test_uncovered_region_is_reported(session):
+    qr = ask(session, district="越秀区")
+    assert qr.total == 0 and qr.region_covered is False
+    assert "天河区" in qr.covered_regions
+
+
+def test_pagination_is_stable_and_disjoint(session):
+    a = find_measures(session, Profile.from_slots(district="增城区"), as_of=AS_OF, limit=5, offset=0)
+    b = find_measures(session, Profile.from_slots(district="增城区"), as_of=AS_OF, limit=5, offset=5)
+    assert a.total == b.total == 111
+    assert not {r.id for r in a.results} & {r.id for r in b.results}
