@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bench.query_bench``); not part of the assistant."""

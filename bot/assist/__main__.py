@@ -1,0 +1,5 @@
+import sys
+
+from bot.assist.app import main
+
+sys.exit(main())

@@ -1,0 +1,426 @@
+"""What the WeChat Official Account and the WeCom app channels share.
+
+A subclass says how to verify and open a request (plain or encrypted XML) and
+how to render a passive reply; this module does everything after that:
+
+* classify the message (text / subscribe / other event / unsupported),
+* deduplicate WeChat's retries (`dedup.DedupStore`): the first attempt starts
+  Rasa as a task on Sanic's loop, later attempts wait for that same answer,
+* reply within the budget with the first WeChat-sized piece of the answer,
+  send the remaining pieces through the message API,
+* when the answer misses the budget: reply empty so WeChat stops retrying,
+  and deliver the answer through the message API when it is ready,
+* never show a stack trace to the caller.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import re
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+
+from bot.answer import WECHAT_MAX_BYTES, split_for_wechat
+from bot.channels.dedup import DEFAULT_TTL_SECONDS, DedupStore, InMemoryDedupStore
+from bot.channels.delivery import MessageSender
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- texts
+WELCOME_TEXT = (
+    "您好，欢迎关注政策助手！我可以帮企业查找本地的扶持政策：能拿到什么、有效期到什么时候、找哪个部门办理。\n"
+    "直接打字提问就可以，比如：\n"
+    "1. 增城区的小微企业有哪些租金减免？\n"
+    "2. 天河区的制造业企业贷款有没有贴息？\n"
+    "3. 稳岗补贴找哪个部门申请？"
+)
+UNSUPPORTED_TEXT = (
+    "抱歉，我暂时只能看懂文字消息，还不能识别图片、语音、视频、位置或链接。"
+    "请直接用文字输入您的问题，例如：“海珠区的小微企业有哪些租金减免？”"
+)
+EMPTY_TEXT = "您好，没有收到文字内容。请直接输入您想咨询的问题，例如：“稳岗补贴怎么申请？”"
+ERROR_TEXT = "抱歉，系统暂时出了点问题，请稍后再试；也可以拨打12345政务服务便民热线咨询。"
+NO_ANSWER_TEXT = "抱歉，我暂时没能理解您的问题。可以换个说法，比如说明所在区、行业和想了解的政策类型。"
+BUSY_TEXT = "抱歉，这个问题查询时间较长，没能及时回复。请稍后再发送一次您的问题。"
+TRUNCATED_NOTE = "（内容较长，只显示了前一部分。可以说明所在区、行业或企业规模来缩小范围。）"
+
+DEFAULT_BUDGET_SECONDS = 4.5
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+MAX_QUESTION_CHARS = 2000
+WECHAT_RETRY_ATTEMPTS = 3
+#: how long a held attempt (hold_retries) keeps waiting: past WeChat's whole retry window
+HOLD_SECONDS = 16.0
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Reject(Exception):
+    """Refuse the request with this HTTP status (the text is for logs and the caller)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- helpers
+def as_bool(value: Any, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(credentials: Dict[Text, Any], key: str, env: str) -> Optional[str]:
+    """Environment variable first (secrets stay out of the repo), then credentials.yml."""
+    value = os.environ.get(env)
+    if value is None or value.strip() == "":
+        value = credentials.get(key)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def xml_safe(text: str) -> str:
+    """Drop characters XML cannot carry and break a literal CDATA terminator."""
+    return _CONTROL_CHARS.sub("", text).replace("]]>", "]] >")
+
+
+def refuse_dtd(xml: bytes | str) -> None:
+    """WeChat never sends a DTD; one in the body is an entity-expansion attempt."""
+    head = xml if isinstance(xml, bytes) else xml.encode("utf-8", "ignore")
+    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+        raise Reject(400, "XML with a DTD")
+
+
+def render_bot_messages(messages: List[Dict[Text, Any]]) -> str:
+    """Rasa's collected bot messages as one text (buttons become lines to type)."""
+    parts: List[str] = []
+    for m in messages:
+        if m.get("text"):
+            parts.append(str(m["text"]))
+        buttons = m.get("buttons") or []
+        titles = [str(b.get("title")) for b in buttons if isinstance(b, dict) and b.get("title")]
+        if titles:
+            parts.append("您可以回复：\n" + "\n".join(f"· {t}" for t in titles))
+        if m.get("image"):
+            parts.append(str(m["image"]))
+        if m.get("attachment"):
+            parts.append(str(m["attachment"]))
+        custom = m.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("text"), str):
+            parts.append(custom["text"])
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def split_answer(text: str) -> List[str]:
+    pieces = [p.strip("\n") for p in split_for_wechat(xml_safe(text), WECHAT_MAX_BYTES)]
+    return [p for p in pieces if p.strip()] or [NO_ANSWER_TEXT]
+
+
+def first_piece_only(pieces: List[str]) -> str:
+    """When the rest cannot be sent: the first piece, shortened to carry a note."""
+    if len(pieces) == 1:
+        return pieces[0]
+    room = WECHAT_MAX_BYTES - len(TRUNCATED_NOTE.encode("utf-8")) - 1
+    head = split_for_wechat(pieces[0], room)[0]
+    return f"{head}\n{TRUNCATED_NOTE}"
+
+
+class ApiOutputChannel(OutputChannel):
+    """Proactive messages (e.g. `POST /conversations/{id}/trigger_intent?output_channel=wechat`)."""
+
+    def __init__(self, channel_name: str, sender: MessageSender) -> None:
+        self._name = channel_name
+        self.sender = sender
+
+    def name(self) -> Text:  # type: ignore[override]
+        return self._name
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        for piece in split_answer(text):
+            if not await self.sender.send_text(recipient_id, piece):
+                break
+
+
+# --------------------------------------------------------------------------- the channel
+class WeChatFamilyInput(InputChannel):
+    """Shared request handling; see WeChatInput and WeComInput."""
+
+    #: body of the "nothing to say" reply ("success" for WeChat, "" for WeCom)
+    empty_reply = "success"
+    #: which credential/env names to quote when something is missing
+    config_hint = ""
+
+    def __init__(
+        self,
+        token: Optional[str],
+        *,
+        sender: Optional[MessageSender] = None,
+        reply_budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+        dedup_store: Optional[DedupStore] = None,
+        dedup_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        followup_delay_seconds: float = 1.0,
+        hold_retries: bool = False,
+    ) -> None:
+        self.token = token
+        self.sender = sender
+        self.reply_budget_seconds = float(reply_budget_seconds)
+        if self.reply_budget_seconds >= 5:
+            logger.warning("%s: reply_budget_seconds=%s is not below WeChat's 5 s limit",
+                           self.name(), self.reply_budget_seconds)
+        self.dedup_ttl_seconds = dedup_ttl_seconds
+        self.store: DedupStore = dedup_store or InMemoryDedupStore(ttl=dedup_ttl_seconds)
+        self.max_body_bytes = max_body_bytes
+        self.followup_delay_seconds = followup_delay_seconds
+        self.hold_retries = hold_retries
+        self._tasks: Set[asyncio.Task] = set()
+        problem = self.configuration_problem()
+        if problem:
+            logger.error("%s channel is NOT configured: %s. Every request will get 503.", self.name(), problem)
+
+    # --- to be provided by subclasses
+    def configuration_problem(self) -> Optional[str]:
+        """None when the channel can serve requests, else what is missing."""
+        return None if self.token else f"no token ({self.config_hint})"
+
+    def verify_url(self, request: Request) -> str:
+        """GET check: return the text to echo or raise Reject."""
+        raise NotImplementedError
+
+    def open_message(self, request: Request) -> Tuple[Any, Optional[Callable[[str], str]]]:
+        """POST: verify, decrypt, parse. Return (message, encrypt) or raise Reject."""
+        raise NotImplementedError
+
+    def render_reply(self, message: Any, text: str) -> str:
+        raise NotImplementedError
+
+    def dedup_scope(self) -> str:
+        return self.name()
+
+    # --- Rasa hooks
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return ApiOutputChannel(self.name(), self.sender) if self.sender else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        module = inspect.getmodule(self)
+        bp = Blueprint(f"{self.name()}_webhook", module.__name__ if module else None)
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.configuration_problem() is None else "not configured"})
+
+        @bp.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            problem = self.configuration_problem()
+            if problem:
+                logger.error("%s: refusing URL check, channel not configured: %s", self.name(), problem)
+                return response.text("channel not configured", status=503)
+            try:
+                return response.text(self.verify_url(request), content_type="text/plain; charset=utf-8")
+            except Reject as r:
+                logger.warning("%s: URL check refused (%s): %s", self.name(), r.status, r.reason)
+                return response.text(r.reason, status=r.status)
+            except Exception:
+                logger.exception("%s: URL check failed", self.name())
+                return response.text("bad request", status=400)
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self._receive(request, on_new_message)
+
+        @bp.listener("after_server_stop")
+        async def close_sender(app: Any, loop: Any) -> None:
+            if self.sender is not None:
+                await self.sender.close()
+
+        return bp
+
+    # --- request handling
+    async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        problem = self.configuration_problem()
+        if problem:
+            logger.error("%s: refusing message, channel not configured: %s", self.name(), problem)
+            return response.text("channel not configured", status=503)
+        if len(request.body or b"") > self.max_body_bytes:
+            logger.warning("%s: body of %d bytes refused", self.name(), len(request.body))
+            return response.text("payload too large", status=413)
+        try:
+            message, encrypt = self.open_message(request)
+        except Reject as r:
+            logger.warning("%s: message refused (%s): %s", self.name(), r.status, r.reason)
+            return response.text(r.reason, status=r.status)
+        except Exception:
+            logger.exception("%s: could not open message", self.name())
+            return response.text("bad request", status=400)
+
+        try:
+            text = await self.handle(message, on_new_message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s: failed to handle message from %s", self.name(), getattr(message, "source", "?"))
+            text = ERROR_TEXT
+        return self._reply(message, text, encrypt)
+
+    def _reply(self, message: Any, text: Optional[str], encrypt: Optional[Callable[[str], str]]) -> HTTPResponse:
+        if not text:
+            return response.text(self.empty_reply, content_type="text/plain; charset=utf-8")
+        try:
+            xml = self.render_reply(message, xml_safe(text))
+            if encrypt is not None:
+                xml = encrypt(xml)
+        except Exception:
+            logger.exception("%s: could not render reply", self.name())
+            return response.text(self.empty_reply, content_type="text/plain; charset=utf-8")
+        return response.text(xml, content_type="application/xml; charset=utf-8")
+
+    @staticmethod
+    def classify(message: Any) -> str:
+        mtype = (getattr(message, "type", "") or "").lower()
+        if mtype == "text":
+            return "text"
+        if mtype == "voice" and (getattr(message, "recognition", None) or "").strip():
+            return "text"  # the account has speech recognition on: WeChat gives us the words
+        if mtype == "event":
+            event = (getattr(message, "event", "") or "").lower()
+            if event in {"subscribe", "subscribe_scan"}:
+                return "subscribe"
+            return "event"  # unsubscribe, menu clicks, location reports, ...: nothing to say
+        return "unsupported"
+
+    @staticmethod
+    def question_of(message: Any) -> str:
+        if (getattr(message, "type", "") or "").lower() == "voice":
+            text = message.recognition or ""
+        else:
+            text = getattr(message, "content", None) or ""
+        return text.strip()
+
+    def dedup_key(self, message: Any) -> str:
+        msg_id = getattr(message, "id", 0)
+        if msg_id:
+            return f"{self.dedup_scope()}:msg:{msg_id}"
+        event = getattr(message, "event", "") or getattr(message, "type", "")
+        return f"{self.dedup_scope()}:evt:{message.source}:{message.time}:{event}"
+
+    async def handle(self, message: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[str]:
+        """The passive reply text (None: reply empty)."""
+        kind = self.classify(message)
+        if kind == "event":
+            return None
+        if kind == "subscribe":
+            return WELCOME_TEXT
+        if kind == "unsupported":
+            return UNSUPPORTED_TEXT
+        question = self.question_of(message)
+        if not question:
+            return EMPTY_TEXT
+        if len(question) > MAX_QUESTION_CHARS:
+            logger.info("%s: question of %d chars from %s cut to %d",
+                        self.name(), len(question), message.source, MAX_QUESTION_CHARS)
+            question = question[:MAX_QUESTION_CHARS]
+
+        key = self.dedup_key(message)
+        attempt = await self.store.claim(key)
+        if attempt == 1:
+            self._spawn(self._answer(key, message, question, on_new_message))
+        else:
+            logger.info("%s: retry %d of %s from %s: waiting for the answer in progress",
+                        self.name(), attempt, key, message.source)
+
+        try:
+            pieces = await self.store.wait(key, self.reply_budget_seconds)
+        except asyncio.CancelledError:  # WeChat hung up early: make sure the answer still goes out
+            if self.sender is not None and await self.store.claim_once(key, "late"):
+                self._spawn(self._deliver_late(key, message.source))
+            raise
+        if pieces is not None:
+            return await self._passive(key, message.source, pieces)
+
+        # the answer missed the budget
+        if self.sender is not None:
+            if await self.store.claim_once(key, "late"):
+                self._spawn(self._deliver_late(key, message.source))
+            return None  # empty reply: WeChat stops retrying; the answer follows via the API
+        if self.hold_retries and attempt < WECHAT_RETRY_ATTEMPTS:
+            # No message API: let WeChat give up on this attempt (5 s) and retry;
+            # the retry waits for the same answer. Our late reply here is discarded.
+            pieces = await self.store.wait(key, HOLD_SECONDS)
+            return await self._passive(key, message.source, pieces) if pieces else None
+        if await self.store.claim_once(key, "late"):
+            self._spawn(self._deliver_late(key, message.source))
+        return BUSY_TEXT
+
+    async def _passive(self, key: str, user: str, pieces: List[str]) -> str:
+        if len(pieces) == 1:
+            return pieces[0]
+        if self.sender is None:
+            logger.warning("%s: answer to %s has %d parts; no message API, sending only the first",
+                           self.name(), user, len(pieces))
+            return first_piece_only(pieces)
+        if await self.store.claim_once(key, "followup"):
+            self._spawn(self._send_rest(user, pieces[1:]))
+        return pieces[0]
+
+    async def _answer(self, key: str, message: Any, question: str,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Run Rasa once for this message and publish the answer."""
+        pieces = [ERROR_TEXT]
+        try:
+            collector = CollectingOutputChannel()
+            await on_new_message(UserMessage(
+                question, collector, sender_id=message.source,
+                input_channel=self.name(), message_id=str(message.id),
+            ))
+            pieces = split_answer(render_bot_messages(collector.messages) or NO_ANSWER_TEXT)
+        except asyncio.CancelledError:
+            logger.warning("%s: answer to %s cancelled", self.name(), message.source)
+            raise
+        except Exception:
+            logger.exception("%s: Rasa failed on a message from %s", self.name(), message.source)
+        finally:
+            await self.store.publish(key, pieces)
+
+    async def _send_rest(self, user: str, pieces: List[str]) -> None:
+        if self.followup_delay_seconds > 0:  # let the passive reply arrive first
+            await asyncio.sleep(self.followup_delay_seconds)
+        await self._send_all(user, pieces, "remaining part")
+
+    async def _send_all(self, user: str, pieces: List[str], what: str) -> None:
+        assert self.sender is not None
+        for i, piece in enumerate(pieces, 1):
+            if not await self.sender.send_text(user, piece):
+                logger.error("%s: %s %d/%d for %s not delivered", self.name(), what, i, len(pieces), user)
+                return
+
+    async def _deliver_late(self, key: str, user: str) -> None:
+        pieces = await self.store.wait(key, self.dedup_ttl_seconds, replier=False)
+        if pieces is None:
+            logger.error("%s: no answer for %s within %.0f s; giving up", self.name(), user, self.dedup_ttl_seconds)
+            return
+        if await self.store.live_repliers(key) > 0:
+            return  # a retry that was still waiting put the answer in its passive reply
+        if self.sender is None:
+            logger.warning("%s: late answer for %s (%d chars) could not be delivered: no message API "
+                           "(kf_enabled is off); the user was asked to ask again",
+                           self.name(), user, sum(len(p) for p in pieces))
+            return
+        logger.info("%s: delivering late answer to %s via the message API", self.name(), user)
+        await self._send_all(user, pieces, "late answer part")
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)  # on Sanic's loop
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

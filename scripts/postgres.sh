@@ -1,0 +1,178 @@
+# A throwaway PostgreSQL server for the database tests and the benchmark.
+#
+#   source scripts/postgres.sh
+#   start_postgres      # -> exports PG_URL=postgresql+psycopg2://postgres@127.0.0.1:PORT/policy_test
+#   ...
+#   stop_postgres       # stops the server and removes the cluster
+#
+# The cluster lives under var/pg (data, log, port); the server listens on
+# 127.0.0.1 only, on the first free port from 55432, with trust authentication
+# and durability switched off (it is thrown away). Installs Debian's
+# `postgresql` package when no server binaries are found. Both functions are
+# idempotent, silent on success, and print the server log on failure.
+# Meant to be sourced (it defines functions and exports PG_URL); safe under
+# `set -euo pipefail`.
+
+_PG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_PG_BASE="$_PG_ROOT/var/pg"
+_PG_DB=policy_test
+_PG_SUPERUSER=postgres
+
+_pg_err() { echo "postgres.sh: $*" >&2; }
+
+# Directory holding pg_ctl/initdb/postgres (newest version), or nothing.
+_pg_bindir() {
+  local d found=""
+  if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/pg_ctl" ]; then echo "$PG_BINDIR"; return 0; fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+    if [ -x "$d/pg_ctl" ] && [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then found="$d"; fi
+  done
+  if [ -z "$found" ] && command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
+    found="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
+  fi
+  [ -n "$found" ] && echo "$found"
+}
+
+_pg_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else
+      _pg_err "PostgreSQL is not installed and we are not root: install Debian's 'postgresql' package"; return 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    _pg_err "PostgreSQL is not installed and apt-get is not available: install PostgreSQL (pg_ctl, initdb)"; return 1
+  fi
+  local log; log="$(mktemp)"
+  if ! { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends postgresql; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2; rm -f "$log"
+    _pg_err "could not install Debian's postgresql package"; return 1
+  fi
+  rm -f "$log"
+}
+
+# Run a command as the cluster's OS owner: `postgres` when we are root (initdb
+# and postgres refuse to run as root), ourselves otherwise. From / so that the
+# owner never trips over an unreadable working directory.
+_pg_as() {
+  if [ "$(id -u)" = 0 ]; then
+    if command -v runuser >/dev/null 2>&1; then
+      (cd / && runuser -u postgres -- "$@")
+    else
+      (cd / && su -s /bin/sh postgres -c "$(printf '%q ' "$@")")
+    fi
+  else
+    (cd / && "$@")
+  fi
+}
+
+_pg_port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+_pg_data() { echo "$_PG_BASE/data"; }
+
+_pg_running() {
+  local bindir="$1" data; data="$(_pg_data)"
+  [ -f "$data/postmaster.pid" ] && [ -f "$_PG_BASE/port" ] && _pg_as "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+_pg_fail() {
+  # $1: message. Shows the server log, then removes the half-made cluster.
+  local data; data="$(_pg_data)"
+  _pg_err "$1"
+  if [ -s "$_PG_BASE/log" ]; then
+    echo "---- $_PG_BASE/log (last 30 lines)" >&2
+    tail -n 30 "$_PG_BASE/log" >&2
+    echo "----" >&2
+  fi
+  stop_postgres || true
+  return 1
+}
+
+start_postgres() {
+  local bindir data port host=127.0.0.1 n
+  bindir="$(_pg_bindir || true)"
+  if [ -z "$bindir" ]; then
+    _pg_install || return 1
+    bindir="$(_pg_bindir || true)"
+    [ -n "$bindir" ] || { _pg_err "postgresql installed but pg_ctl/initdb not found under /usr/lib/postgresql/*/bin"; return 1; }
+  fi
+  data="$(_pg_data)"
+
+  if _pg_running "$bindir"; then  # already started by an earlier call: reuse it
+    port="$(cat "$_PG_BASE/port")"
+  else
+    stop_postgres || true  # leftovers of a crashed run
+    if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+      useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin postgres \
+        || { _pg_err "could not create the postgres OS user"; return 1; }
+    fi
+    mkdir -p "$_PG_BASE" || { _pg_err "cannot create $_PG_BASE"; return 1; }
+    [ "$(id -u)" = 0 ] && chown postgres: "$_PG_BASE"
+    if ! _pg_as test -w "$_PG_BASE"; then
+      # e.g. the checkout is under /root, which the postgres user cannot enter:
+      # keep the data in /tmp, reachable through var/pg/data.
+      local tmp; tmp="$(mktemp -d /tmp/policy-pg.XXXXXX)"
+      chmod 700 "$tmp"; [ "$(id -u)" = 0 ] && chown postgres: "$tmp"
+      ln -sfn "$tmp" "$data"
+    fi
+    touch "$_PG_BASE/log" && { [ "$(id -u)" != 0 ] || chown postgres: "$_PG_BASE/log"; }
+
+    if ! _pg_as "$bindir/initdb" -D "$data" -U "$_PG_SUPERUSER" --auth=trust -E UTF8 --locale=C \
+        >>"$_PG_BASE/log" 2>&1; then
+      _pg_fail "initdb failed"; return 1
+    fi
+
+    port="${PG_PORT:-55432}"
+    for n in $(seq 0 50); do
+      _pg_port_free "$port" && break
+      port=$((port + 1))
+    done
+    _pg_port_free "$port" || { _pg_fail "no free port from ${PG_PORT:-55432}"; return 1; }
+    echo "$port" >"$_PG_BASE/port"
+
+    # listen on 127.0.0.1 only, no Unix socket (paths may be too long); throwaway: no durability
+    local opts="-c listen_addresses=$host -p $port -c unix_socket_directories='' -c fsync=off"
+    opts="$opts -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+    if ! _pg_as "$bindir/pg_ctl" -D "$data" -l "$_PG_BASE/log" -o "$opts" -w -t 60 start >/dev/null 2>&1; then
+      _pg_fail "the server did not start"; return 1
+    fi
+  fi
+
+  # ready for connections, and the database exists
+  for n in $(seq 1 60); do
+    "$bindir/pg_isready" -q -h "$host" -p "$port" -U "$_PG_SUPERUSER" -d postgres && break
+    sleep 0.5
+  done
+  "$bindir/pg_isready" -q -h "$host" -p "$port" -U "$_PG_SUPERUSER" -d postgres \
+    || { _pg_fail "the server on $host:$port is not accepting connections"; return 1; }
+  local psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$_PG_SUPERUSER")
+  if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$_PG_DB'" 2>>"$_PG_BASE/log")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "CREATE DATABASE $_PG_DB" >>"$_PG_BASE/log" 2>&1 \
+      || { _pg_fail "could not create database $_PG_DB"; return 1; }
+  fi
+  export PG_URL="postgresql+psycopg2://$_PG_SUPERUSER@$host:$port/$_PG_DB"
+}
+
+stop_postgres() {
+  local bindir data target
+  data="$(_pg_data)"
+  [ -e "$_PG_BASE" ] || [ -L "$data" ] || return 0
+  bindir="$(_pg_bindir || true)"
+  if [ -n "$bindir" ] && [ -f "$data/postmaster.pid" ]; then
+    if ! _pg_as "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1; then
+      _pg_as "$bindir/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    if [ -f "$data/postmaster.pid" ] && _pg_as "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+      _pg_err "could not stop the server in $data"; return 1
+    fi
+  fi
+  if [ -L "$data" ]; then
+    target="$(readlink "$data")"
+    case "$target" in /tmp/policy-pg.*) rm -rf "$target" ;; esac
+  fi
+  rm -rf "$_PG_BASE"
+  unset PG_URL
+  return 0
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make run`: start the assistant (the database and NLU artifacts are built by make first).
+#   Rasa server      http://127.0.0.1:5005  (REST channel /webhooks/rest/webhook; HTTP API needs the token)
+#   action server    http://127.0.0.1:5055
+#   assist console   http://127.0.0.1:8081  (12345 agents; token printed below)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
+PY=.venv/bin/python
+RASA=.venv/bin/rasa
+MODEL=$($PY -m bot.nlu.model)
+mkdir -p var/log
+export RASA_TOKEN="${RASA_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')}"
+export ASSIST_TOKEN="${ASSIST_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')}"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+$RASA run actions --port 5055 --actions actions > var/log/actions.log 2>&1 &
+pids+=($!)
+$RASA run -m "$MODEL" --port 5005 --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
+  --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
+pids+=($!)
+if [ -f bot/assist/app.py ]; then
+  ASSIST_PORT="${ASSIST_PORT:-8081}" $PY -m bot.assist > var/log/assist.log 2>&1 &
+  pids+=($!)
+fi
+
+echo "starting (logs in var/log/) …"
+for i in $(seq 1 120); do
+  if curl -fs http://127.0.0.1:5005/status?token="$RASA_TOKEN" >/dev/null 2>&1 && curl -fs http://127.0.0.1:5055/health >/dev/null 2>&1; then
+    break
+  fi
+  sleep 1
+done
+cat <<MSG
+
+政策助手 is running.
+  Chat (REST):      curl -s localhost:5005/webhooks/rest/webhook -d '{"sender":"me","message":"增城区小微企业有什么贷款贴息"}'
+  Shell:            .venv/bin/rasa shell -m $MODEL   (in another terminal)
+  Web widget demo:  http://127.0.0.1:8081/widget/demo.html
+  Assist console:   http://127.0.0.1:8081/   token: $ASSIST_TOKEN
+  Rasa HTTP API token: $RASA_TOKEN
+Press Ctrl+C to stop.
+MSG
+wait -n "${pids[@]}"

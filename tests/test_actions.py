@@ -1,0 +1,42 @@
+"""The rasa_sdk actions as the action server runs them: slots in, messages and slot events out."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import ActionFindMeasures, ActionLeadUnit, ValidateProfileForm
+
+
+def tracker(slots, text="", entities=()):
+    return Tracker("u1", slots, {"text": text, "intent": {"name": "ask_measures"}, "entities": list(entities)},
+                   [], False, None, {"name": "profile_form"}, "action_listen")
+
+
+async def test_find_measures_action_answers_and_remembers_the_list(db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    d = CollectingDispatcher()
+    events = await ActionFindMeasures().run(d, tracker({"district": "增城区", "size": "小微企业", "topic": "融资贴息"},
+                                                        "贷款贴息"), {})
+    text = "\n".join(m["text"] for m in d.messages)
+    assert "区科工商信局" in text and "增府规〔2020〕1号" in text
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert len(slots["shown_measures"]) == 3 and slots["last_question"] == "贷款贴息"
+    d2 = CollectingDispatcher()
+    await ActionLeadUnit().run(d2, tracker({**slots, "district": "增城区"}, "第一条找谁"), {})
+    assert "区科工商信局" in d2.messages[0]["text"]
+
+
+async def test_database_unreachable_gives_an_apology_with_the_hotline(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path/'missing-dir'/'none.db'}")
+    d = CollectingDispatcher()
+    events = await ActionFindMeasures().run(d, tracker({"district": "天河区"}, "有什么政策"), {})
+    text = d.messages[0]["text"]
+    assert "抱歉" in text and "广州12345" in text and "Traceback" not in text
+
+
+async def test_form_validation_rejects_uncovered_district(db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    d = CollectingDispatcher()
+    out = await ValidateProfileForm().validate_district("越秀", d, tracker({}), {})
+    assert out == {"district": None} and "天河区" in d.messages[0]["text"]

@@ -1,0 +1,70 @@
+"""What the enterprise reads: numbered, honest about validity and units, within WeChat's limits."""
+from __future__ import annotations
+
+from bot.answer import WECHAT_MAX_BYTES, answer_text, measure_detail, split_for_wechat
+from bot.query import Profile, find_measures
+from tests.conftest import AS_OF
+
+
+def answer(session, limit=3, **slots):
+    qr = find_measures(session, Profile.from_slots(**slots), text=slots.get("topic") or "", as_of=AS_OF, limit=limit)
+    return qr, answer_text(qr, page_size=limit)
+
+
+def test_answer_is_numbered_with_amount_validity_citation_and_unit(session):
+    qr, text = answer(session, district="增城区", size="小微企业", topic="贴息")
+    assert text.count("\n1. ") + text.startswith("1. ") >= 1 and "\n2. " in text
+    assert "可获得：" in text and "20万元" in text
+    assert "有效期至2020年12月31日" in text and "已过期" in text
+    assert "出处：《增城区" in text and "增府规〔2020〕1号" in text
+    assert "牵头单位：区科工商信局" in text
+    assert "暂无该单位电话记录" in text and "12345" in text
+    assert f"找到{qr.total}条" in text
+
+
+def test_no_lead_unit_is_said_plainly_with_the_documents_contact(session):
+    _, text = answer(session, district="天河区", topic="开办")
+    assert "原文未写明牵头单位" in text
+    assert "文件指明的联系部门：区发展改革局" in text
+    assert "文件未注明有效期" in text and "发布于2020年4月1日" in text
+    _, haizhu = answer(session, district="海珠区")
+    assert "原文未写明牵头单位" in haizhu and "文件指明的联系部门" not in haizhu and "12345" in haizhu
+
+
+def test_responsible_units_only_and_deadline(session):
+    _, text = answer(session, district="葛店", topic="水电气")
+    assert "原文未列牵头单位；责任单位：经发局、区供电公司" in text
+    assert "完成时限：2021年6月底（已过）" in text
+
+
+def test_too_broad_question_says_how_many_and_how_to_narrow(session):
+    qr, text = answer(session, district="增城区")
+    assert qr.total == 111
+    assert "找到111条" in text and "更多" in text and "行业" in text
+
+
+def test_nothing_applies_is_said_plainly(session):
+    qr, text = answer(session, district="珠海", size="大型")
+    assert qr.total == 0 and "没有找到适用的措施" in text
+
+
+def test_uncovered_district_lists_covered_ones(session):
+    _, text = answer(session, district="越秀区")
+    assert "没有收录越秀区" in text and "增城区" in text and "葛店开发区" in text
+
+
+def test_detail_states_applicability_and_sources(session):
+    qr = find_measures(session, Profile.from_slots(district="增城区"), text="工会经费", as_of=AS_OF, limit=1)
+    text = measure_detail(qr.results[0], AS_OF)
+    assert "适用规模：小型、微型" in text
+    assert "有效期至2020年12月31日（本条自身规定的期限）" in text
+    assert "区总工会" in text
+
+
+def test_every_answer_fits_wechat(session):
+    for district in ("增城区", "天河区", "葛店开发区", "海珠区", "珠海市"):
+        _, text = answer(session, district=district, limit=10)
+        pieces = split_for_wechat(text)
+        assert all(len(p.encode("utf-8")) <= WECHAT_MAX_BYTES for p in pieces)
+        assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
+    assert split_for_wechat("字" * 5000) and all(len(p.encode()) <= WECHAT_MAX_BYTES for p in split_for_wechat("字" * 5000))

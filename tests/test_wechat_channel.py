@@ -1,0 +1,630 @@
+"""WeChat / WeCom channels through a real HTTP server.
+
+Each test starts a Sanic app holding the channel's blueprint on a free port in
+its own thread and event loop (as Rasa would run it), and talks to it over TCP
+with aiohttp, building requests exactly as WeChat does: wechatpy's signer for
+plain mode, WeChatCrypto.encrypt_message for safe mode, WeChat's XML.
+`on_new_message` is a stub that answers like Rasa would (through the output
+channel). A fake WeChat API (aiohttp, in the test's loop) records
+customer-service / WeCom app messages.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import threading
+import time
+import urllib.parse
+from types import SimpleNamespace
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+import pytest
+import xmltodict
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from rasa.core.channels.channel import register
+from sanic import Sanic
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import PrpCrypto as WeComPrpCrypto
+from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
+from wechatpy.utils import WeChatSigner
+
+from bot.answer import WECHAT_MAX_BYTES
+from bot.channels import base
+from bot.channels.delivery import WeChatCustomerService, WeComAppMessenger
+from bot.channels.wechat import WeChatInput
+from bot.channels.wecom import WeComInput
+
+TOKEN = "zcZhuShou2024"
+APPID = "wx5f2c8e7a1b3d4c6e"
+SECRET = "3b1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+ACCOUNT = "gh_3f9a2c1b7e54"
+OPENID = "oVxQe5Bq3Kp2Yt8xJm0zW4nR7sLc"
+OTHER_OPENID = "oVxQe5NfT9wLr1Gk6Hc2Pa8uDy3E"
+CORP_ID = "ww8a7f6e5d4c3b2a10"
+AGENT_ID = "1000002"
+WECOM_USER = "ZhangWei"
+
+QUESTION = "增城区的小微企业有哪些租金减免？"
+_msgids = itertools.count(24601234567890123)
+
+
+# --------------------------------------------------------------------------- Rasa stand-in
+def echo_answer(text: str) -> str:
+    return (f"关于“{text}”，找到1条相关措施：\n"
+            "1. 减免物业租金：对承租区属国有企业物业的中小企业，免收2020年2月至4月租金。\n"
+            "   出处：增府规〔2020〕1号 第三条")
+
+
+def long_answer() -> str:
+    lines = ["按您的情况（增城区 · 制造业 · 小微企业），找到24条相关措施："]
+    for i in range(1, 25):
+        lines.append(f"{i}. 第{i}项扶持措施：对符合条件的中小微企业给予贷款贴息、租金减免和稳岗补贴，"
+                     f"最高补助{i * 10}万元。")
+        lines.append(f"   出处：增府规〔2020〕1号 第{i}条；牵头单位：区工业和信息化局（电话020-8275{i:04d}）")
+    text = "\n".join(lines)
+    assert len(text.encode("utf-8")) > 5000
+    return text
+
+
+class StubRasa:
+    """Answers like Rasa's agent.handle_message: writes into message.output_channel."""
+
+    def __init__(self, delay: float = 0.0, slow: float = 0.0) -> None:
+        self.delay = delay
+        self.slow = slow
+        self.calls: List[Any] = []
+
+    async def __call__(self, message: Any) -> None:
+        self.calls.append(message)
+        text = message.text
+        if text.startswith("出错"):
+            raise RuntimeError("tracker store unavailable")
+        if text.startswith("慢"):
+            await asyncio.sleep(self.slow)
+        elif self.delay:
+            await asyncio.sleep(self.delay)
+        answer = long_answer() if "全部" in text else echo_answer(text)
+        await message.output_channel.send_text_message(message.sender_id, answer)
+
+
+# --------------------------------------------------------------------------- servers
+_apps = itertools.count()
+
+
+class SanicThread:
+    """The channel's blueprint in a Sanic app, served on a free port in its own thread and loop."""
+
+    def __init__(self, channel: Any, on_new_message: Any) -> None:
+        self.app = Sanic(f"wechat_channel_test_{next(_apps)}", configure_logging=False)
+        self.app.config.MOTD = False
+        # mounted the way `rasa run` does it: register() -> app.ctx.agent.handle_message
+        self.app.ctx.agent = SimpleNamespace(handle_message=on_new_message)
+        register([channel], self.app, route="/webhooks/")
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/webhooks/{channel.name()}/webhook"
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.error: Optional[BaseException] = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        try:
+            srv = loop.run_until_complete(
+                self.app.create_server(sock=self.sock, return_asyncio_server=True, access_log=False))
+            loop.run_until_complete(srv.startup())
+            loop.run_until_complete(srv.before_start())  # create_server already listens
+            loop.run_until_complete(srv.after_start())
+        except BaseException as e:  # pragma: no cover - reported by start()
+            self.error = e
+            self.ready.set()
+            return
+        self.ready.set()
+        loop.run_forever()
+        loop.run_until_complete(srv.before_stop())
+        srv.close()
+        loop.run_until_complete(srv.wait_closed())
+        loop.run_until_complete(srv.after_stop())
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+    def start(self) -> "SanicThread":
+        self.thread.start()
+        self.ready.wait(10)
+        if self.error:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+class FakeWeChatApi:
+    """api.weixin.qq.com / qyapi.weixin.qq.com, recording what the channel sends."""
+
+    def __init__(self) -> None:
+        self.sent: List[Dict[str, Any]] = []
+        self.raw: List[bytes] = []
+        self.token_requests: List[Dict[str, str]] = []
+        app = web.Application()
+        app.router.add_get("/cgi-bin/token", self.token)
+        app.router.add_get("/cgi-bin/gettoken", self.token)
+        app.router.add_post("/cgi-bin/message/custom/send", self.send)
+        app.router.add_post("/cgi-bin/message/send", self.send)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    async def token(self, request: web.Request) -> web.Response:
+        self.token_requests.append(dict(request.query))
+        return web.json_response({"access_token": "ACCESS_TOKEN_1", "expires_in": 7200})
+
+    async def send(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") != "ACCESS_TOKEN_1":
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        body = await request.read()
+        self.raw.append(body)
+        self.sent.append(json.loads(body))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    async def wait_for(self, n: int, timeout: float = 5.0) -> List[Dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self.sent
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    # several Sanic apps in one process: test mode lets each one start (TouchUp)
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    servers: List[SanicThread] = []
+
+    def _serve(channel: Any, stub: Any) -> str:
+        s = SanicThread(channel, stub).start()
+        servers.append(s)
+        return s.url
+
+    yield _serve
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+async def fake_api():
+    api = FakeWeChatApi()
+    await api.server.start_server()
+    yield api
+    await api.server.close()
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def wechat_channel(**kw: Any) -> WeChatInput:
+    kw.setdefault("reply_budget_seconds", 1.0)
+    kw.setdefault("followup_delay_seconds", 0.0)
+    return WeChatInput(TOKEN, appid=APPID, encoding_aes_key=AES_KEY, **kw)
+
+
+def kf(api: FakeWeChatApi) -> WeChatCustomerService:
+    return WeChatCustomerService(APPID, SECRET, api.base)
+
+
+# --------------------------------------------------------------------------- what WeChat sends
+def sign(timestamp: str, nonce: str, token: str = TOKEN) -> str:
+    signer = WeChatSigner()
+    signer.add_data(token, timestamp, nonce)
+    return signer.signature
+
+
+def text_xml(content: str, openid: str = OPENID, msgid: Optional[int] = None) -> str:
+    return ("<xml><ToUserName><![CDATA[{to}]]></ToUserName>\n"
+            "<FromUserName><![CDATA[{frm}]]></FromUserName>\n"
+            "<CreateTime>{t}</CreateTime>\n"
+            "<MsgType><![CDATA[text]]></MsgType>\n"
+            "<Content><![CDATA[{c}]]></Content>\n"
+            "<MsgId>{mid}</MsgId>\n"
+            "</xml>").format(to=ACCOUNT, frm=openid, t=int(time.time()), c=content,
+                             mid=msgid if msgid is not None else next(_msgids))
+
+
+def image_xml(openid: str = OPENID) -> str:
+    return ("<xml><ToUserName><![CDATA[{to}]]></ToUserName>\n"
+            "<FromUserName><![CDATA[{frm}]]></FromUserName>\n"
+            "<CreateTime>{t}</CreateTime>\n"
+            "<MsgType><![CDATA[image]]></MsgType>\n"
+            "<PicUrl><![CDATA[http://mmbiz.qpic.cn/mmbiz_jpg/abc123/0]]></PicUrl>\n"
+            "<MsgId>{mid}</MsgId>\n"
+            "<MediaId><![CDATA[media_id_8X1kP]]></MediaId>\n"
+            "</xml>").format(to=ACCOUNT, frm=openid, t=int(time.time()), mid=next(_msgids))
+
+
+def event_xml(event: str, openid: str = OPENID) -> str:
+    return ("<xml><ToUserName><![CDATA[{to}]]></ToUserName>\n"
+            "<FromUserName><![CDATA[{frm}]]></FromUserName>\n"
+            "<CreateTime>{t}</CreateTime>\n"
+            "<MsgType><![CDATA[event]]></MsgType>\n"
+            "<Event><![CDATA[{e}]]></Event>\n"
+            "<EventKey><![CDATA[]]></EventKey>\n"
+            "</xml>").format(to=ACCOUNT, frm=openid, t=int(time.time()), e=event)
+
+
+def plain_params(openid: str = OPENID, token: str = TOKEN) -> Dict[str, str]:
+    timestamp, nonce = str(int(time.time())), "1397561042"
+    return {"signature": sign(timestamp, nonce, token), "timestamp": timestamp, "nonce": nonce, "openid": openid}
+
+
+async def post_plain(http: aiohttp.ClientSession, url: str, xml: str, openid: str = OPENID, **params: str):
+    q = {**plain_params(openid), **params}
+    async with http.post(url, params=q, data=xml.encode("utf-8"),
+                         headers={"Content-Type": "text/xml"}) as resp:
+        return resp.status, await resp.text()
+
+
+def reply_of(body: str) -> Dict[str, Any]:
+    return xmltodict.parse(body)["xml"]
+
+
+# --------------------------------------------------------------------------- URL verification
+async def test_url_verification_echoes_echostr(serve, http):
+    url = serve(wechat_channel(), StubRasa())
+    echostr = "7439510813265459712"
+    async with http.get(url, params={**plain_params(), "echostr": echostr}) as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        assert await resp.text() == echostr
+
+
+async def test_url_verification_forged_or_missing_is_403(serve, http):
+    url = serve(wechat_channel(), StubRasa())
+    forged = {**plain_params(token="not-our-token"), "echostr": "7439510813265459712"}
+    async with http.get(url, params=forged) as resp:
+        assert resp.status == 403
+        assert "7439510813265459712" not in await resp.text()
+    async with http.get(url, params={"echostr": "7439510813265459712"}) as resp:
+        assert resp.status == 403
+
+
+async def test_missing_token_refuses_with_503(serve, http, monkeypatch):
+    monkeypatch.delenv("WECHAT_TOKEN", raising=False)
+    channel = WeChatInput.from_credentials({"appid": APPID})
+    stub = StubRasa()
+    url = serve(channel, stub)
+    async with http.get(url, params={**plain_params(), "echostr": "1"}) as resp:
+        assert resp.status == 503
+    status, _ = await post_plain(http, url, text_xml(QUESTION))
+    assert status == 503 and stub.calls == []
+
+
+def test_environment_overrides_credentials(monkeypatch):
+    monkeypatch.setenv("WECHAT_TOKEN", "from-env")
+    monkeypatch.setenv("WECHAT_SECRET", "secret-from-env")
+    monkeypatch.delenv("WECHAT_APPID", raising=False)
+    monkeypatch.delenv("WECHAT_AES_KEY", raising=False)
+    ch = WeChatInput.from_credentials({"token": "from-file", "appid": APPID, "kf_enabled": True,
+                                       "kf_api_base": "http://127.0.0.1:9", "reply_budget_seconds": 3})
+    assert ch.token == "from-env" and ch.appid == APPID and ch.crypto is None
+    assert ch.reply_budget_seconds == 3.0
+    assert isinstance(ch.sender, WeChatCustomerService)
+    assert ch.sender.secret == "secret-from-env" and ch.sender.api_base == "http://127.0.0.1:9"
+    assert WeChatInput.from_credentials({"token": "t"}).sender is None  # kf off by default
+
+
+# --------------------------------------------------------------------------- plain mode
+async def test_plain_text_message_gets_answer_for_that_user(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    msgid = next(_msgids)
+    status, body = await post_plain(http, url, text_xml(QUESTION, msgid=msgid))
+    assert status == 200
+    reply = reply_of(body)
+    assert reply["MsgType"] == "text"
+    assert reply["ToUserName"] == OPENID and reply["FromUserName"] == ACCOUNT
+    assert reply["Content"] == echo_answer(QUESTION)
+    [m] = stub.calls
+    assert (m.text, m.sender_id, m.input_channel, m.message_id) == (QUESTION, OPENID, "wechat", str(msgid))
+
+
+async def test_forged_signature_is_403_and_never_reaches_rasa(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    q = plain_params(token="attacker-guess")
+    async with http.post(url, params=q, data=text_xml(QUESTION).encode()) as resp:
+        assert resp.status == 403
+    async with http.post(url, data=text_xml(QUESTION).encode()) as resp:
+        assert resp.status == 403
+    assert stub.calls == []
+
+
+@pytest.mark.parametrize("body", [
+    "<xml><ToUserName><![CDATA[gh_3f9a2c1b7e54]]></ToUserName><Content>租金减免",  # truncated
+    "这不是XML",
+    "<xml><Content><![CDATA[没有发送者也没有类型]]></Content></xml>",
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">]><xml><Content>&a;</Content></xml>',
+])
+async def test_malformed_xml_is_400_and_never_reaches_rasa(serve, http, body):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, text = await post_plain(http, url, body)
+    assert status == 400
+    assert "Traceback" not in text
+    assert stub.calls == []
+
+
+async def test_oversized_body_is_413(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, _ = await post_plain(http, url, text_xml("租金" * 40000))
+    assert status == 413 and stub.calls == []
+
+
+async def test_subscribe_gets_welcome_with_examples(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, body = await post_plain(http, url, event_xml("subscribe"))
+    reply = reply_of(body)
+    assert status == 200 and reply["ToUserName"] == OPENID
+    assert "欢迎关注政策助手" in reply["Content"] and reply["Content"].count("？") >= 2
+    status, body = await post_plain(http, url, event_xml("unsubscribe"))
+    assert (status, body) == (200, "success")
+    assert stub.calls == []
+
+
+async def test_image_gets_polite_text_prompt(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, body = await post_plain(http, url, image_xml())
+    reply = reply_of(body)
+    assert status == 200 and reply["ToUserName"] == OPENID
+    assert "文字" in reply["Content"]
+    assert stub.calls == []
+
+
+async def test_empty_text_gets_prompt(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, body = await post_plain(http, url, text_xml("   "))
+    assert status == 200 and reply_of(body)["Content"] == base.EMPTY_TEXT
+    assert stub.calls == []
+
+
+async def test_rasa_failure_gets_polite_reply_not_a_trace(serve, http):
+    url = serve(wechat_channel(), StubRasa())
+    status, body = await post_plain(http, url, text_xml("出错了吗"))
+    assert status == 200
+    assert reply_of(body)["Content"] == base.ERROR_TEXT
+    assert "Traceback" not in body and "RuntimeError" not in body
+
+
+# --------------------------------------------------------------------------- safe mode
+def wechat_encrypt(xml: str, timestamp: str, nonce: str) -> Dict[str, str]:
+    """Body and msg_signature as WeChat sends them in safe mode."""
+    envelope = xmltodict.parse(WeChatCrypto(TOKEN, AES_KEY, APPID).encrypt_message(xml, nonce, timestamp))["xml"]
+    body = ("<xml>\n<ToUserName><![CDATA[{to}]]></ToUserName>\n<Encrypt><![CDATA[{enc}]]></Encrypt>\n</xml>"
+            .format(to=ACCOUNT, enc=envelope["Encrypt"]))
+    return {"body": body, "msg_signature": envelope["MsgSignature"]}
+
+
+async def post_safe(http, url, xml, msg_signature: Optional[str] = None):
+    timestamp, nonce = str(int(time.time())), "1320562132"
+    enc = wechat_encrypt(xml, timestamp, nonce)
+    q = {"signature": sign(timestamp, nonce), "timestamp": timestamp, "nonce": nonce, "openid": OPENID,
+         "encrypt_type": "aes", "msg_signature": msg_signature or enc["msg_signature"]}
+    async with http.post(url, params=q, data=enc["body"].encode()) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_safe_mode_round_trip(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, body = await post_safe(http, url, text_xml(QUESTION))
+    assert status == 200
+    envelope = reply_of(body)
+    assert "Content" not in envelope  # nothing in clear text
+    plain = WeChatCrypto(TOKEN, AES_KEY, APPID).decrypt_message(
+        body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
+    reply = reply_of(plain)
+    assert reply["ToUserName"] == OPENID and reply["Content"] == echo_answer(QUESTION)
+    assert [m.sender_id for m in stub.calls] == [OPENID]
+
+
+async def test_safe_mode_forged_msg_signature_is_403(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, _ = await post_safe(http, url, text_xml(QUESTION), msg_signature="0" * 40)
+    assert status == 403 and stub.calls == []
+
+
+async def test_safe_mode_garbage_payload_is_400(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    timestamp, nonce = str(int(time.time())), "1320562132"
+    bogus = "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
+    body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{bogus}]]></Encrypt></xml>"
+    q = {"timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes",
+         "msg_signature": _get_signature(TOKEN, timestamp, nonce, bogus)}
+    async with http.post(url, params=q, data=body.encode()) as resp:
+        assert resp.status == 400
+    assert stub.calls == []
+
+
+# --------------------------------------------------------------------------- retries, late and long answers
+async def test_duplicate_msgid_runs_rasa_once(serve, http):
+    stub = StubRasa(delay=0.3)
+    url = serve(wechat_channel(reply_budget_seconds=2.0), stub)
+    xml = text_xml(QUESTION)  # same MsgId and CreateTime, as WeChat's retries
+    results = await asyncio.gather(*(post_plain(http, url, xml) for _ in range(3)))
+    assert len(stub.calls) == 1
+    for status, body in results:
+        assert status == 200
+        assert reply_of(body)["Content"] == echo_answer(QUESTION)
+    # a retry arriving after the answer is ready: served from the cache
+    status, body = await post_plain(http, url, xml)
+    assert reply_of(body)["Content"] == echo_answer(QUESTION) and len(stub.calls) == 1
+
+
+async def test_slow_answer_replies_success_then_customer_service_message(serve, http, fake_api):
+    stub = StubRasa(slow=1.0)
+    budget = 0.3
+    url = serve(wechat_channel(reply_budget_seconds=budget, sender=kf(fake_api)), stub)
+    question = "慢一点没关系，天河区制造业贷款贴息怎么申请？"
+    xml = text_xml(question)
+    started = time.monotonic()
+    status, body = await post_plain(http, url, xml)
+    elapsed = time.monotonic() - started
+    assert (status, body) == (200, "success")
+    assert budget <= elapsed < budget + 0.5
+    # WeChat would not retry after "success"; a stray retry must not start Rasa again
+    status, body = await post_plain(http, url, xml)
+    assert body == "success" and len(stub.calls) == 1
+
+    [sent] = await fake_api.wait_for(1)
+    assert sent == {"touser": OPENID, "msgtype": "text", "text": {"content": echo_answer(question)}}
+    assert "天河区".encode("utf-8") in fake_api.raw[0]  # UTF-8, not \\u escapes
+    assert fake_api.token_requests == [{"grant_type": "client_credential", "appid": APPID, "secret": SECRET}]
+    await asyncio.sleep(0.2)
+    assert len(fake_api.sent) == 1
+
+
+async def test_slow_answer_without_customer_service_asks_to_resend(serve, http):
+    stub = StubRasa(slow=0.6)
+    url = serve(wechat_channel(reply_budget_seconds=0.2), stub)
+    status, body = await post_plain(http, url, text_xml("慢慢查，稳岗补贴"))
+    assert status == 200 and reply_of(body)["Content"] == base.BUSY_TEXT
+
+
+async def test_hold_retries_answers_on_a_later_attempt(serve, http):
+    """No message API, hold_retries on: attempt 1 is left to WeChat's timeout, the retry gets the answer."""
+    stub = StubRasa(slow=0.5)
+    url = serve(wechat_channel(reply_budget_seconds=0.3, hold_retries=True), stub)
+    xml = text_xml("慢：海珠区租金减免")
+    first = asyncio.ensure_future(post_plain(http, url, xml))
+    await asyncio.sleep(0.32)  # WeChat would hang up at 5 s and retry; here: retry while attempt 1 is held
+    status, body = await post_plain(http, url, xml)
+    assert reply_of(body)["Content"] == echo_answer("慢：海珠区租金减免")
+    await first
+    assert len(stub.calls) == 1
+
+
+async def test_long_answer_split_and_rest_sent_by_customer_service(serve, http, fake_api):
+    url = serve(wechat_channel(sender=kf(fake_api)), StubRasa())
+    status, body = await post_plain(http, url, text_xml("增城区全部措施"))
+    first = reply_of(body)["Content"]
+    assert len(body.encode("utf-8")) <= 2048 + 300  # the XML envelope around ≤2000 bytes of text
+    assert len(first.encode("utf-8")) <= WECHAT_MAX_BYTES <= 2048
+    sent = await fake_api.wait_for(2)
+    await asyncio.sleep(0.1)
+    rest = [s["text"]["content"] for s in fake_api.sent]
+    assert all(s["touser"] == OPENID for s in fake_api.sent)
+    assert all(len(p.encode("utf-8")) <= 2048 for p in rest)
+    assert "\n".join([first] + rest) == long_answer()
+
+
+async def test_long_answer_without_customer_service_is_cut_with_a_note(serve, http):
+    url = serve(wechat_channel(), StubRasa())
+    status, body = await post_plain(http, url, text_xml("增城区全部措施"))
+    content = reply_of(body)["Content"]
+    assert len(content.encode("utf-8")) <= 2048
+    assert content.startswith("按您的情况") and content.endswith(base.TRUNCATED_NOTE)
+
+
+async def test_customer_service_token_refreshed_once_when_rejected(fake_api):
+    sender = kf(fake_api)
+    sender._token, sender._token_expires = "STALE", time.monotonic() + 3600
+    assert await sender.send_text(OPENID, "您好，您咨询的稳岗补贴可向区人社局申请。")
+    assert len(fake_api.token_requests) == 1 and len(fake_api.sent) == 1
+    await sender.close()
+
+
+# --------------------------------------------------------------------------- WeCom
+def wecom_channel(**kw: Any) -> WeComInput:
+    kw.setdefault("reply_budget_seconds", 1.0)
+    kw.setdefault("followup_delay_seconds", 0.0)
+    return WeComInput(TOKEN, corp_id=CORP_ID, encoding_aes_key=AES_KEY, **kw)
+
+
+def wecom_text_xml(content: str) -> str:
+    return ("<xml><ToUserName><![CDATA[{corp}]]></ToUserName>\n"
+            "<FromUserName><![CDATA[{user}]]></FromUserName>\n"
+            "<CreateTime>{t}</CreateTime>\n"
+            "<MsgType><![CDATA[text]]></MsgType>\n"
+            "<Content><![CDATA[{c}]]></Content>\n"
+            "<MsgId>{mid}</MsgId>\n"
+            "<AgentID>{agent}</AgentID>\n"
+            "</xml>").format(corp=CORP_ID, user=WECOM_USER, t=int(time.time()), c=content,
+                             mid=next(_msgids), agent=AGENT_ID)
+
+
+async def test_wecom_url_verification(serve, http):
+    url = serve(wecom_channel(), StubRasa())
+    timestamp, nonce = str(int(time.time())), "1372623149"
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    echostr = WeComPrpCrypto(crypto.key).encrypt("5927430512638469087", CORP_ID).decode()
+    q = {"msg_signature": _get_signature(TOKEN, timestamp, nonce, echostr),
+         "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
+    async with http.get(url + "?" + urllib.parse.urlencode(q)) as resp:
+        assert resp.status == 200
+        assert await resp.text() == "5927430512638469087"
+    q["msg_signature"] = "f" * 40
+    async with http.get(url + "?" + urllib.parse.urlencode(q)) as resp:
+        assert resp.status == 403
+
+
+async def test_wecom_encrypted_message_round_trip(serve, http):
+    stub = StubRasa()
+    url = serve(wecom_channel(), stub)
+    timestamp, nonce = str(int(time.time())), "1372623149"
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    envelope = reply_of(crypto.encrypt_message(wecom_text_xml("珠海市高新区有哪些稳岗补贴？"), nonce, timestamp))
+    body = ("<xml><ToUserName><![CDATA[{corp}]]></ToUserName>\n<AgentID><![CDATA[{agent}]]></AgentID>\n"
+            "<Encrypt><![CDATA[{enc}]]></Encrypt>\n</xml>").format(corp=CORP_ID, agent=AGENT_ID,
+                                                                  enc=envelope["Encrypt"])
+    q = {"msg_signature": envelope["MsgSignature"], "timestamp": timestamp, "nonce": nonce}
+    async with http.post(url, params=q, data=body.encode()) as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    out = reply_of(text)
+    reply = reply_of(crypto.decrypt_message(text, out["MsgSignature"], out["TimeStamp"], out["Nonce"]))
+    assert reply["ToUserName"] == WECOM_USER
+    assert reply["Content"] == echo_answer("珠海市高新区有哪些稳岗补贴？")
+    assert [(m.sender_id, m.input_channel) for m in stub.calls] == [(WECOM_USER, "wecom")]
+
+    q["msg_signature"] = "0" * 40
+    async with http.post(url, params=q, data=body.encode()) as resp:
+        assert resp.status == 403
+    assert len(stub.calls) == 1
+
+
+async def test_wecom_late_answer_via_app_message(serve, http, fake_api):
+    sender = WeComAppMessenger(CORP_ID, SECRET, AGENT_ID, fake_api.base)
+    stub = StubRasa(slow=0.6)
+    url = serve(wecom_channel(reply_budget_seconds=0.2, sender=sender), stub)
+    timestamp, nonce = str(int(time.time())), "1372623149"
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    envelope = reply_of(crypto.encrypt_message(wecom_text_xml("慢：南沙区研发补助"), nonce, timestamp))
+    body = f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+    q = {"msg_signature": envelope["MsgSignature"], "timestamp": timestamp, "nonce": nonce}
+    async with http.post(url, params=q, data=body.encode()) as resp:
+        assert (resp.status, await resp.text()) == (200, "")
+    [sent] = await fake_api.wait_for(1)
+    assert sent == {"touser": WECOM_USER, "msgtype": "text", "agentid": int(AGENT_ID),
+                    "text": {"content": echo_answer("慢：南沙区研发补助")}}
+    assert fake_api.token_requests == [{"corpid": CORP_ID, "corpsecret": SECRET}]
