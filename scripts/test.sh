@@ -17,7 +17,10 @@ if [ "${1:-}" = "--postgres" ]; then
   exit $?
 fi
 
+export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1
 echo "== generating lexicon artifacts"
 $PY -m bot lexicon >/dev/null
+echo "== Rasa model (trained only when its inputs changed)"
+$PY -m bot.nlu.model
 echo "== tests"
-$PY -m pytest -q "$@"
+$PY -m pytest -q -p no:cacheprovider "$@"

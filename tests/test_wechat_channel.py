@@ -35,6 +35,7 @@ from wechatpy.utils import WeChatSigner
 
 from bot.answer import WECHAT_MAX_BYTES
 from bot.channels import base
+from bot.channels.dedup import InMemoryDedupStore
 from bot.channels.delivery import WeChatCustomerService, WeComAppMessenger
 from bot.channels.wechat import WeChatInput
 from bot.channels.wecom import WeComInput
@@ -479,6 +480,25 @@ async def test_duplicate_msgid_runs_rasa_once(serve, http):
     # a retry arriving after the answer is ready: served from the cache
     status, body = await post_plain(http, url, xml)
     assert reply_of(body)["Content"] == echo_answer(QUESTION) and len(stub.calls) == 1
+
+
+async def test_same_msgid_from_another_user_is_not_served_from_cache(serve, http):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    msgid = next(_msgids)
+    _, mine = await post_plain(http, url, text_xml(QUESTION, msgid=msgid))
+    _, theirs = await post_plain(http, url, text_xml("稳岗补贴找谁？", openid=OTHER_OPENID, msgid=msgid),
+                                 openid=OTHER_OPENID)
+    assert reply_of(theirs)["ToUserName"] == OTHER_OPENID
+    assert reply_of(theirs)["Content"] == echo_answer("稳岗补贴找谁？") != reply_of(mine)["Content"]
+    assert len(stub.calls) == 2
+
+
+async def test_dedup_entries_expire():
+    store = InMemoryDedupStore(ttl=0.05)
+    assert [await store.claim("k"), await store.claim("k")] == [1, 2]
+    await asyncio.sleep(0.06)
+    assert await store.claim("k") == 1
 
 
 async def test_slow_answer_replies_success_then_customer_service_message(serve, http, fake_api):

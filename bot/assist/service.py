@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from sqlalchemy.orm import sessionmaker
 
 from bot.answer import (amounts_phrase, cn_date, deadline_sentence, handoff_summary, measure_summary,
-                        profile_line, shorten, units_sentence, validity_sentence)
+                        profile_line, region_note, shorten, units_sentence, validity_sentence)
 from bot.assist.inputs import MAX_TEXT_CHARS, SLOTS, csv_cell
 from bot.lexicon import Lexicon, find_terms, load_lexicon
 from bot.query import MeasureResult, Profile, QueryResult, covered_regions, find_measures, get_measure
@@ -220,6 +220,8 @@ def _result_view(r: MeasureResult, n: int, as_of: dt.date) -> dict:
     d["units"] = units_sentence(r)
     d["deadline"] = deadline_sentence(r, as_of)
     d["amounts_text"] = amounts_phrase(r)
+    d["excerpt"] = shorten(r.text, 80)
+    d["region_note"] = region_note(r)
     return d
 
 

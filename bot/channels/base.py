@@ -309,8 +309,8 @@ class WeChatFamilyInput(InputChannel):
 
     def dedup_key(self, message: Any) -> str:
         msg_id = getattr(message, "id", 0)
-        if msg_id:
-            return f"{self.dedup_scope()}:msg:{msg_id}"
+        if msg_id:  # with the sender too: a MsgId clash must never hand one user another's answer
+            return f"{self.dedup_scope()}:msg:{message.source}:{msg_id}"
         event = getattr(message, "event", "") or getattr(message, "type", "")
         return f"{self.dedup_scope()}:evt:{message.source}:{message.time}:{event}"
 

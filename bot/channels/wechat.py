@@ -10,6 +10,7 @@ credentials.yml::
       kf_enabled: false        # customer-service message API for long / late answers
       kf_api_base: https://api.weixin.qq.com
       reply_budget_seconds: 4.5
+      hold_retries: false      # without kf: let WeChat retry a slow answer instead of apologising at once
 
 Mounted at /webhooks/wechat/webhook (GET: URL check, POST: messages).
 Environment variables win over the file; keep secrets in the environment.
@@ -130,7 +131,7 @@ class WeChatInput(WeChatFamilyInput):
             except InvalidAppIdException:
                 raise Reject(403, "message for another appid")
             except Exception as e:
-                raise Reject(400, f"undecryptable payload ({type(e).__name__})")
+                raise Reject(400, f"undecryptable payload ({type(e).__name__}; wrong encoding_aes_key?)")
             crypto = self.crypto
             return parse_checked(xml), lambda reply: crypto.encrypt_message(reply, nonce, timestamp)
         if encrypt_type != "raw":

@@ -11,6 +11,7 @@ credentials.yml::
       message_api_enabled: true
       api_base: https://qyapi.weixin.qq.com
       reply_budget_seconds: 4.5
+      hold_retries: false
 
 Mounted at /webhooks/wecom/webhook. Same handling as the WeChat channel
 (bot.channels.base); the user's WeCom userid is the Rasa sender id.
@@ -122,7 +123,7 @@ class WeComInput(WeChatFamilyInput):
         except InvalidCorpIdException:
             raise Reject(403, "message for another corp_id")
         except Exception as e:
-            raise Reject(400, f"undecryptable payload ({type(e).__name__})")
+            raise Reject(400, f"undecryptable payload ({type(e).__name__}; wrong encoding_aes_key?)")
         crypto = self.crypto
         return parse_checked(xml, parse_message), lambda reply: crypto.encrypt_message(reply, nonce, timestamp)
 

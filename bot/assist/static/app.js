@@ -3,7 +3,7 @@
  * Flow: the agent types what the caller says → (250 ms debounce or Ctrl+Enter) POST /api/measures
  * with the text and the slots the agent has set by hand; the server reads the other slots from the
  * text and returns them, the measures, notes and a script to read out. Everything from the server is
- * inserted with textContent (never innerHTML).
+ * inserted with textContent, never parsed as HTML.
  */
 "use strict";
 (function () {
@@ -315,7 +315,8 @@
     const badge = li.querySelector(".badge");
     badge.textContent = badgeText;
     badge.classList.add(cls);
-    li.querySelector(".card-title").textContent = (r.summary || "").split("\n")[0];
+    li.querySelector(".card-title").textContent = r.number + ". " + (r.item_heading || r.section || "");
+    li.querySelector(".excerpt").textContent = r.excerpt + (r.region_note || "");
     li.querySelector(".text").textContent = r.text;
     const chips = li.querySelector(".chips");
     const seen = [];
