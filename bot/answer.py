@@ -146,6 +146,8 @@ def measure_detail(r: MeasureResult, as_of: dt.date) -> str:
     if dl:
         parts.append(dl)
     parts.append(units_sentence(r).replace("\n   ", "\n"))
+    if r.source_url:
+        parts.append(f"原文：{r.source_url}")
     if r.title_note:
         parts.append(f"注：{r.title_note}")
     return "\n".join(p for p in parts if p)

@@ -81,6 +81,7 @@ class MeasureResult:
     doc_number: Optional[str]
     issuer: Optional[str]
     published: Optional[str]
+    source_url: Optional[str]
     region: str
     item: str
     item_heading: str
@@ -273,7 +274,8 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
         hot = lex.hotline(doc.region)
         out.append(MeasureResult(
             id=m.id, document_key=doc.key, document=doc.title, title_note=doc.title_note, doc_number=doc.doc_number,
-            issuer=doc.issuer, published=doc.published.isoformat() if doc.published else None, region=doc.region,
+            issuer=doc.issuer, published=doc.published.isoformat() if doc.published else None,
+            source_url=doc.source_url, region=doc.region,
             item=m.item_number, item_heading=m.item_heading or "", clause_no=m.clause_no,
             section=m.section_heading or "", text=m.text,
             lead_units=[mu.unit.name for mu in m.units if mu.role == "lead"],

@@ -18,6 +18,15 @@ if [ "${1:-}" = "--postgres" ]; then
 fi
 
 export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "== installing Debian's chromium and chromium-driver for the browser tests"
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null \
+      || echo "could not install chromium: browser tests will be skipped"
+  else
+    echo "not root: cannot install chromium; browser tests will be skipped"
+  fi
+fi
 echo "== generating lexicon artifacts"
 $PY -m bot lexicon >/dev/null
 echo "== Rasa model (trained only when its inputs changed)"

@@ -27,3 +27,14 @@ def db_url(tmp_path_factory):
 def session(db_url):
     with db.session_factory(db_url)() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory, db_url):
+    """The trained model served by a real action server and Rasa server (REST channel, CORS open)."""
+    from tests.servers import MODEL, Assistant
+    if not MODEL.exists():
+        pytest.skip("no trained model (run scripts/test.sh)")
+    a = Assistant(tmp_path_factory.mktemp("e2e"), db_url)
+    yield a
+    a.stop()

@@ -59,6 +59,7 @@ def test_detail_states_applicability_and_sources(session):
     assert "适用规模：小型、微型" in text
     assert "有效期至2020年12月31日（本条自身规定的期限）" in text
     assert "区总工会" in text
+    assert "原文：http://www.gz.gov.cn/" in text  # the only document that prints its URL
 
 
 def test_every_answer_fits_wechat(session):

@@ -6,6 +6,7 @@ in the venv; skips cleanly without either. Saves a phone-width screenshot under 
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import threading
 from pathlib import Path
@@ -85,7 +86,9 @@ def browser(tmp_path):
 
 
 def citations(driver):
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#results .citation span")]
+    # read in one script: the list is re-rendered while the agent edits
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#results .citation span')].map(e => e.textContent)")
 
 
 def test_question_measures_and_district_change(live_server, browser):
@@ -118,8 +121,10 @@ def test_question_measures_and_district_change(live_server, browser):
     assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE["width"]
 
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})
-    import base64
+    size = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": PHONE["width"], "height": min(size["height"], 6000), "scale": 1}})
     (ARTIFACTS / "assist-phone.png").write_bytes(base64.b64decode(shot["data"]))
 
     # a reload keeps the token (sessionStorage): no second prompt

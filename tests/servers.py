@@ -1,0 +1,97 @@
+"""Real servers for end-to-end tests: action server + Rasa server on free ports."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "policy.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early: {url}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+class Assistant:
+    def __init__(self, tmp: Path, db_url: str):
+        self.tmp = tmp
+        self.db_url = db_url
+        self.action_port = free_port()
+        self.port = free_port()
+        self.token = "test-token-e2e"
+        self.endpoints = tmp / "endpoints.yml"
+        self.endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tmp / "tracker.db"}"\n', encoding="utf-8")
+        self.env = dict(os.environ, DATABASE_URL=db_url, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3",
+                        PYTHONPATH=str(ROOT))
+        self.procs = []
+        self.start_actions()
+        self.start_rasa()
+
+    def _spawn(self, args, log):
+        p = subprocess.Popen([str(Path(sys.executable).with_name("rasa"))] + args, cwd=ROOT, env=self.env,
+                             stdout=open(self.tmp / log, "ab"), stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def start_actions(self):
+        p = self._spawn(["run", "actions", "--port", str(self.action_port), "--actions", "actions"], "actions.log")
+        wait_http(f"http://127.0.0.1:{self.action_port}/health", p)
+
+    def start_rasa(self):
+        self.rasa = self._spawn(["run", "-m", str(MODEL), "--port", str(self.port), "--enable-api", "--auth-token",
+                                 self.token, "--cors", "*", "--credentials", str(ROOT / "credentials.yml"), "--endpoints",
+                                 str(self.endpoints)], "rasa.log")
+        wait_http(f"http://127.0.0.1:{self.port}/", self.rasa)
+
+    def restart_rasa(self):
+        self.rasa.terminate()
+        self.rasa.wait(30)
+        self.start_rasa()
+
+    def say(self, sender: str, message: str) -> str:
+        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            replies = json.loads(resp.read())
+        return "\n".join(r.get("text", "") for r in replies)
+
+    def parse(self, text: str, token: str = None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/model/parse?token={token or self.token}",
+                                     data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
