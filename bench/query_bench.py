@@ -113,7 +113,7 @@ def add_synthetic(url: str, n_total: int, seed: int, docs: List[ParsedDocument],
     topics = list(lex.topics)
     engine = db.get_engine(url)
     rows: Dict[str, List[dict]] = {}
-    order = [db.Document, db.Unit, db.UnitAlias, db.Measure, db.MeasureUnit, db.AmountRow, db.Tag, db.Term]
+    order = [db.Unit, db.UnitAlias, db.Document, db.Measure, db.MeasureUnit, db.AmountRow, db.Tag, db.Term]
     written = {m.__tablename__: 0 for m in order}
 
     def flush(conn):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot import db
 from bot.lexicon import Lexicon, load_lexicon
 from bot.terms import terms as text_terms
+from bot.textnorm import normalize_query
 
 
 @dataclass
@@ -170,6 +171,10 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     applies_expr = literal(1)
     covered = covered_regions(session)
     region_covered = None
+    if profile.unknown.get("district"):
+        # a place we do not know: never fall back to listing every region's measures
+        return QueryResult(profile=profile, as_of=as_of, total=0, offset=offset, results=[],
+                           covered_regions=covered, region_covered=False)
     if profile.district:
         up = lex.ancestors(profile.district)
         down = lex.descendants(profile.district)
@@ -188,7 +193,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     topic_match = literal(0)
     if profile.topic:
         topic_match = cast(has_tag("topic", [profile.topic]), Integer)
-    qterms = [t for t in text_terms(text) if not _is_slot_word(t, lex)] if text else []
+    qterms = [t for t in text_terms(_without_slot_words(text, lex)) if not _is_slot_word(t, lex)] if text else []
     text_score = literal(0.0)
     if qterms:
         n = session.execute(select(func.count(M.id))).scalar_one() or 1
@@ -231,6 +236,16 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
                        covered_regions=covered, region_covered=region_covered)
 
 
+def _without_slot_words(text: str, lex: Lexicon) -> str:
+    """Drop region and size words before segmenting: they are filters, not topics, and
+    jieba's search mode would otherwise turn "天河区" into "河区" that matches every 天河 measure."""
+    text = normalize_query(text)
+    for surface, _ in lex.region_terms() + [(s, None) for s, _ in lex.size_terms()]:
+        if surface in text:
+            text = text.replace(surface, " ")
+    return text
+
+
 def _is_slot_word(term: str, lex: Lexicon) -> bool:
     return bool(lex.canonical_region(term) or lex.expand_size(term) or lex.canonical_industry(term))
 
@@ -268,7 +283,7 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
         for t in m.tags:
             tags.setdefault(t.kind, []).append(t.value)
         expired = None if m.valid_until is None else m.valid_until < as_of
-        region_match = "unknown" if not profile.district else ("applies" if r[1] else "narrower")
+        region_match = _region_match(profile, tags.get("district", []), lex)
         unit_infos = [_unit_info(mu.unit, mu.role, contacts) for mu in m.units]
         doc_contact = _unit_info(doc.contact_unit, "document_contact", contacts) if doc.contact_unit else None
         hot = lex.hotline(doc.region)
@@ -292,6 +307,13 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
             score=float(r[3] or 0),
         ))
     return out
+
+
+def _region_match(profile: Profile, districts: Sequence[str], lex: Lexicon) -> str:
+    """applies: the measure covers the enquirer's region; narrower: only part of it."""
+    if not profile.district:
+        return "unknown"
+    return "applies" if set(districts) & set(lex.ancestors(profile.district)) else "narrower"
 
 
 def _contacts_for(session: Session, keys: Iterable[Tuple[str, str]]) -> Dict[Tuple[str, str], db.Contact]:

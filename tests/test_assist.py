@@ -64,6 +64,17 @@ async def test_token_as_header_or_query(client):
     assert (await client.get(f"/api/vocabulary?token={TOKEN}")).status == 200
 
 
+async def test_access_log_leaves_out_the_query_string(client, caplog):
+    import logging
+
+    from aiohttp.test_utils import make_mocked_request
+    logger = assist_app.PathOnlyAccessLogger(logging.getLogger("test.access"), "")
+    req = make_mocked_request("GET", f"/api/workorder.csv?token={TOKEN}&text=x")
+    with caplog.at_level(logging.INFO, logger="test.access"):
+        logger.log(req, (await client.get("/healthz")), 0.01)
+    assert "/api/workorder.csv" in caplog.text and TOKEN not in caplog.text
+
+
 def test_without_a_configured_token_a_random_one_is_generated_and_printed(db_url, monkeypatch, capsys):
     monkeypatch.delenv("ASSIST_TOKEN", raising=False)
     a = create_app(database_url=db_url)
@@ -179,6 +190,13 @@ async def test_uncovered_district_is_said_honestly(client):
     assert d["total"] == 0 and d["region_covered"] is False
     assert "越秀区" in d["script"] and "广州12345" in d["script"]
     assert any("越秀区" in n and "增城区" in n for n in d["notes"])
+
+
+async def test_city_level_question_says_which_district_a_measure_is_for(client):
+    d = await measures(client, text="广州的小微企业贷款贴息")
+    assert d["profile"]["district"] == "广州市" and d["results"]
+    assert all(r["region_match"] == "narrower" for r in d["results"])
+    assert "（仅适用于" in d["script"] and "（仅适用于" in d["results"][0]["region_note"]
 
 
 async def test_traditional_question_finds_the_same_measures(client):
@@ -319,6 +337,8 @@ BAD_BODIES = [
     ("size is an object", b"{\"text\": \"x\", \"size\": {\"a\": 1}}"),
     ("size list of numbers", b"{\"text\": \"x\", \"size\": [1, 2]}"),
     ("limit is text", b"{\"text\": \"x\", \"limit\": \"abc\"}"),
+    ("limit superscript digit", "{\"text\": \"x\", \"limit\": \"²\"}".encode()),
+    ("measure_ids superscript digit", "{\"text\": \"x\", \"measure_ids\": \"²\"}".encode()),
     ("limit is bool", b"{\"text\": \"x\", \"limit\": true}"),
     ("limit negative", b"{\"text\": \"x\", \"limit\": -1}"),
     ("limit huge", b"{\"text\": \"x\", \"limit\": 1000000000000000000000}"),
@@ -377,6 +397,11 @@ async def test_injection_looking_slot_values(client, slot):
     d = await measures(client, text="贴息", **{slot: "增城区' OR '1'='1"})
     assert d["slots"][slot]["unknown"]
     assert (await measures(client, district="增城区", limit=1))["total"] == 111
+
+
+async def test_body_that_does_not_match_its_content_encoding(client):
+    resp = await client.post("/api/measures", data=b'{"text": "x"}', headers={**AUTH, "Content-Encoding": "gzip"})
+    assert resp.status == 400 and "Content-Encoding" in (await resp.json())["error"]
 
 
 async def test_wrong_method_and_unknown_api_are_json(client):

@@ -105,3 +105,19 @@ def test_pagination_is_stable_and_disjoint(session):
     b = find_measures(session, Profile.from_slots(district="增城区"), as_of=AS_OF, limit=5, offset=5)
     assert a.total == b.total == 111
     assert not {r.id for r in a.results} & {r.id for r in b.results}
+
+
+def test_unknown_place_matches_nothing_rather_than_everything(session):
+    qr = ask(session, district="火星区")
+    assert qr.total == 0 and qr.region_covered is False and qr.profile.unknown == {"district": "火星区"}
+
+
+def test_district_name_in_the_text_is_a_filter_not_a_topic(session):
+    qr = ask(session, "天河区租金减免", district="天河区")
+    assert qr.relaxed, "天河区's plan has no rent measure; the district words must not count as a match"
+
+
+def test_traditional_question_ranks_like_simplified(session):
+    simp = ask(session, "增城区小微企业贷款贴息", district="增城区", size="小微企业", limit=3)
+    trad = ask(session, "增城區小微企業貸款貼息", district="增城区", size="小微企业", limit=3)
+    assert [r.id for r in simp.results] == [r.id for r in trad.results]

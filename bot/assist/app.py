@@ -36,6 +36,7 @@ from typing import Any, Dict, Optional
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -110,7 +111,7 @@ async def auth_middleware(request: web.Request, handler):
         given = _presented_token(request)
         expected = request.app[TOKEN_KEY]
         if given is None or not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-            resp = json_error(401, "缺少或错误的访问令牌（Authorization: Bearer <令牌>）" if given is None
+            resp = json_error(401, "缺少访问令牌（Authorization: Bearer <令牌> 或 ?token=<令牌>）" if given is None
                               else "访问令牌错误")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="assist"'
             return resp
@@ -126,7 +127,11 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 async def _body(request: web.Request) -> Dict[str, Any]:
-    return inputs.parse_json_body(await request.read())
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError:  # e.g. "Content-Encoding: gzip" on a body that is not
+        raise InputError("请求内容无法读取（Content-Encoding 与内容不符）") from None
+    return inputs.parse_json_body(raw)
 
 
 def _run(request: web.Request, fn, *args, **kwargs):
@@ -205,6 +210,14 @@ async def _warm_up(app: web.Application) -> None:
     await asyncio.to_thread(service.warm_up)
 
 
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access log without the query string: ``?token=`` must not end up in log files."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %s %.1fms', request.remote, request.method, request.path,
+                         response.status, time * 1000)
+
+
 # ---- app --------------------------------------------------------------------------
 
 def create_app(database_url: Optional[str] = None, token: Optional[str] = None) -> web.Application:
@@ -256,5 +269,5 @@ def main(argv: Optional[list] = None) -> int:
         print(f"open http://{shown_host}:{args.port}/#token={token}", flush=True)
     else:
         print(f"open http://{shown_host}:{args.port}/ (token from $ASSIST_TOKEN)", flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=PathOnlyAccessLogger)
     return 0

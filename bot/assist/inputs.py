@@ -110,7 +110,7 @@ def integer(body: Mapping[str, Any], field: str, default: int, lo: int, hi: int)
     value = body.get(field)
     if value is None or value == "":
         return default
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{field} 应为整数", field)
@@ -140,7 +140,7 @@ def measure_ids(value: Any) -> List[int]:
         return []
     if isinstance(value, str):
         parts = [p for p in re.split(r"[,\s，]+", value.strip()) if p]
-        if not all(p.isdigit() for p in parts):
+        if not all(p.isdecimal() for p in parts):
             raise InputError("measure_ids 应为措施编号（整数）列表", "measure_ids")
         value = [int(p) for p in parts]
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):

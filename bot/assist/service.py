@@ -176,7 +176,7 @@ def caller_script(qr: QueryResult, lex: Optional[Lexicon] = None, items: int = S
             return f"您好，按您说的情况（{profile_line(p)}），共查到{qr.total}条措施，已全部列出。"
         return (f"您好，按您说的情况（{profile_line(p)}），暂时没有查到适用的措施。"
                 f"建议您咨询{_hotline_words(hot)}，我们也可以为您登记转办。")
-    shown = qr.results[:items]
+    shown = qr.results[:min(items, len(_ORDINALS))]
     if qr.relaxed:
         lines = [f"您好，没有查到直接关于“{p.topic or '您所问内容'}”的措施。按您企业的情况（{profile_line(p)}），"
                  f"有{qr.total}条其他措施可以了解" + ("，主要是：" if qr.total > len(shown) else "：")]
@@ -187,7 +187,7 @@ def caller_script(qr: QueryResult, lex: Optional[Lexicon] = None, items: int = S
     phone_fallback = ""
     for i, r in enumerate(shown):
         what = shorten(r.item_heading, 26) + "：" if r.item_heading else ""
-        parts = [f"{_ORDINALS[i]}是{what}{shorten(r.text, 40)}"]
+        parts = [f"{_ORDINALS[i]}是{what}{shorten(r.text, 40)}{region_note(r) if r.region_match == 'narrower' else ''}"]
         amt = amounts_phrase(r)
         if amt:
             parts.append(f"可获得：{amt}")
