@@ -40,13 +40,14 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from bot import db
+from bot import db, widget
 from bot.assist import inputs, service
 from bot.assist.inputs import InputError
 
 log = logging.getLogger("bot.assist")
 
 STATIC_DIR = Path(__file__).with_name("static")
+WIDGET_DIR = widget.STATIC_DIR
 TOKEN_KEY = web.AppKey("assist_token", str)
 SESSIONS_KEY = web.AppKey("assist_sessions", sessionmaker)
 DEFAULT_PORT = 8081
@@ -121,6 +122,8 @@ async def auth_middleware(request: web.Request, handler):
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path.startswith("/widget/"):
+        return  # the widget is embedded in other sites' pages and talks to their Rasa server
     response.headers.setdefault("X-Frame-Options", "DENY")
     if not request.path.startswith("/api/"):
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -242,6 +245,8 @@ def create_app(database_url: Optional[str] = None, token: Optional[str] = None) 
     app.router.add_get("/api/workorder.csv", api_workorder_csv)
     app.router.add_get("/api/vocabulary", api_vocabulary)
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
+    # the embeddable web widget and its demo page (bot/widget/)
+    app.router.add_static("/widget/", WIDGET_DIR, show_index=False, follow_symlinks=False)
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(_warm_up)
     return app
