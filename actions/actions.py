@@ -35,6 +35,16 @@ def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def _question(tracker: Tracker) -> str:
+    """The question being answered: the latest "which measures…" message, not the
+    answer to the form's last prompt ("跳过")."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "ask_measures":
+                return event.get("text") or ""
+    return tracker.get_slot("last_question") or _text(tracker)
+
+
 async def _run(dispatcher: CollectingDispatcher, tracker: Tracker, fn: Callable[..., service.Reply],
                *args) -> List[EventType]:
     try:
@@ -53,7 +63,7 @@ class ActionFindMeasures(Action):
         return "action_find_measures"
 
     async def run(self, dispatcher, tracker, domain):
-        question = tracker.get_slot("last_question") or _text(tracker)
+        question = _question(tracker)
         events = await _run(dispatcher, tracker, service.find, _slots(tracker), question)
         return events + [SlotSet("last_question", question)]
 

@@ -40,3 +40,19 @@ async def test_form_validation_rejects_uncovered_district(db_url, monkeypatch):
     d = CollectingDispatcher()
     out = await ValidateProfileForm().validate_district("越秀", d, tracker({}), {})
     assert out == {"district": None} and "天河区" in d.messages[0]["text"]
+
+
+async def test_the_question_is_the_one_that_started_the_form(db_url, monkeypatch):
+    """After "跳过" answers the form's last prompt, the query still uses the original question."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    events = [
+        {"event": "user", "text": "增城区小微企业有什么贷款贴息", "parse_data": {"intent": {"name": "ask_measures"}}},
+        {"event": "user", "text": "跳过", "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    t = Tracker("u2", {"district": "增城区", "size": "小微企业", "topic": "融资贴息", "industry": "不限"},
+                {"text": "跳过", "intent": {"name": "deny"}, "entities": []}, events, False, None, {}, "profile_form")
+    d = CollectingDispatcher()
+    slot_events = await ActionFindMeasures().run(d, t, {})
+    first = d.messages[0]["text"].split("\n2. ")[0]
+    assert "总额最高20万元" in first and "第（二）条第3项" in first  # the loan-interest measure comes first
+    assert {e["name"]: e["value"] for e in slot_events}["last_question"] == "增城区小微企业有什么贷款贴息"
