@@ -70,7 +70,11 @@ _pg_port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-_pg_data() { echo "$_PG_BASE/data"; }
+# Where the server's own files live: var/pg, or a /tmp directory that var/pg/home
+# points to when the postgres user cannot reach var/pg (e.g. a checkout under /root).
+_pg_home() { if [ -L "$_PG_BASE/home" ]; then readlink "$_PG_BASE/home"; else echo "$_PG_BASE"; fi; }
+_pg_data() { echo "$(_pg_home)/data"; }
+_pg_log() { echo "$(_pg_home)/log"; }
 
 _pg_running() {
   local bindir="$1" data; data="$(_pg_data)"
@@ -79,11 +83,11 @@ _pg_running() {
 
 _pg_fail() {
   # $1: message. Shows the server log, then removes the half-made cluster.
-  local data; data="$(_pg_data)"
+  local log; log="$(_pg_log)"
   _pg_err "$1"
-  if [ -s "$_PG_BASE/log" ]; then
-    echo "---- $_PG_BASE/log (last 30 lines)" >&2
-    tail -n 30 "$_PG_BASE/log" >&2
+  if [ -s "$log" ]; then
+    echo "---- $log (last 30 lines)" >&2
+    tail -n 30 "$log" >&2
     echo "----" >&2
   fi
   stop_postgres || true
@@ -91,15 +95,13 @@ _pg_fail() {
 }
 
 start_postgres() {
-  local bindir data port host=127.0.0.1 n
+  local bindir data log port host=127.0.0.1 n
   bindir="$(_pg_bindir || true)"
   if [ -z "$bindir" ]; then
     _pg_install || return 1
     bindir="$(_pg_bindir || true)"
     [ -n "$bindir" ] || { _pg_err "postgresql installed but pg_ctl/initdb not found under /usr/lib/postgresql/*/bin"; return 1; }
   fi
-  data="$(_pg_data)"
-
   if _pg_running "$bindir"; then  # already started by an earlier call: reuse it
     port="$(cat "$_PG_BASE/port")"
   else
@@ -111,16 +113,16 @@ start_postgres() {
     mkdir -p "$_PG_BASE" || { _pg_err "cannot create $_PG_BASE"; return 1; }
     [ "$(id -u)" = 0 ] && chown postgres: "$_PG_BASE"
     if ! _pg_as test -w "$_PG_BASE"; then
-      # e.g. the checkout is under /root, which the postgres user cannot enter:
-      # keep the data in /tmp, reachable through var/pg/data.
+      # e.g. the checkout is under /root, which the postgres user cannot enter
       local tmp; tmp="$(mktemp -d /tmp/policy-pg.XXXXXX)"
       chmod 700 "$tmp"; [ "$(id -u)" = 0 ] && chown postgres: "$tmp"
-      ln -sfn "$tmp" "$data"
+      ln -sfn "$tmp" "$_PG_BASE/home"
     fi
-    touch "$_PG_BASE/log" && { [ "$(id -u)" != 0 ] || chown postgres: "$_PG_BASE/log"; }
+    data="$(_pg_data)"; log="$(_pg_log)"
+    touch "$log" && { [ "$(id -u)" != 0 ] || chown postgres: "$log"; }
 
     if ! _pg_as "$bindir/initdb" -D "$data" -U "$_PG_SUPERUSER" --auth=trust -E UTF8 --locale=C \
-        >>"$_PG_BASE/log" 2>&1; then
+        >>"$log" 2>&1; then
       _pg_fail "initdb failed"; return 1
     fi
 
@@ -135,7 +137,7 @@ start_postgres() {
     # listen on 127.0.0.1 only, no Unix socket (paths may be too long); throwaway: no durability
     local opts="-c listen_addresses=$host -p $port -c unix_socket_directories='' -c fsync=off"
     opts="$opts -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
-    if ! _pg_as "$bindir/pg_ctl" -D "$data" -l "$_PG_BASE/log" -o "$opts" -w -t 60 start >/dev/null 2>&1; then
+    if ! _pg_as "$bindir/pg_ctl" -D "$data" -l "$log" -o "$opts" -w -t 60 start >/dev/null 2>&1; then
       _pg_fail "the server did not start"; return 1
     fi
   fi
@@ -148,8 +150,9 @@ start_postgres() {
   "$bindir/pg_isready" -q -h "$host" -p "$port" -U "$_PG_SUPERUSER" -d postgres \
     || { _pg_fail "the server on $host:$port is not accepting connections"; return 1; }
   local psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$_PG_SUPERUSER")
-  if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$_PG_DB'" 2>>"$_PG_BASE/log")" != 1 ]; then
-    "${psql[@]}" -d postgres -c "CREATE DATABASE $_PG_DB" >>"$_PG_BASE/log" 2>&1 \
+  log="$(_pg_log)"
+  if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$_PG_DB'" 2>>"$log")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "CREATE DATABASE $_PG_DB" >>"$log" 2>&1 \
       || { _pg_fail "could not create database $_PG_DB"; return 1; }
   fi
   export PG_URL="postgresql+psycopg2://$_PG_SUPERUSER@$host:$port/$_PG_DB"
@@ -157,8 +160,8 @@ start_postgres() {
 
 stop_postgres() {
   local bindir data target
+  [ -e "$_PG_BASE" ] || return 0
   data="$(_pg_data)"
-  [ -e "$_PG_BASE" ] || [ -L "$data" ] || return 0
   bindir="$(_pg_bindir || true)"
   if [ -n "$bindir" ] && [ -f "$data/postmaster.pid" ]; then
     if ! _pg_as "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1; then
@@ -168,8 +171,8 @@ stop_postgres() {
       _pg_err "could not stop the server in $data"; return 1
     fi
   fi
-  if [ -L "$data" ]; then
-    target="$(readlink "$data")"
+  if [ -L "$_PG_BASE/home" ]; then
+    target="$(readlink "$_PG_BASE/home")"
     case "$target" in /tmp/policy-pg.*) rm -rf "$target" ;; esac
   fi
   rm -rf "$_PG_BASE"

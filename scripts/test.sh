@@ -13,7 +13,7 @@ if [ "${1:-}" = "--postgres" ]; then
   trap stop_postgres EXIT
   export TEST_DATABASE_URL="$PG_URL"
   echo "== database tests on PostgreSQL ($PG_URL)"
-  $PY -m pytest -q tests/test_query.py tests/test_build_and_cli.py
+  $PY -m pytest -q tests/test_query.py tests/test_build_and_cli.py tests/test_answer.py
   exit $?
 fi
 
