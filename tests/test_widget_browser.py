@@ -88,14 +88,15 @@ def bot_texts(driver):
     return [e.text for e in driver.find_elements("css selector", ".pa-bot .pa-bubble")]
 
 
-def wait_for(predicate, seconds=60.0):
+def wait_for(predicate, seconds=60.0, driver=None):
     deadline = time.time() + seconds
     while time.time() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError("timed out")
+    seen = bot_texts(driver) if driver else []
+    raise AssertionError(f"timed out; the widget shows: {seen[-3:]}")
 
 
 def ask(driver, text):
@@ -110,10 +111,10 @@ def test_question_answer_reload_and_phone_screenshot(browser, site, assistant):
     before = len(bot_texts(browser))
     started = time.perf_counter()
     ask(browser, "增城区小微企业有什么贷款贴息")
-    wait_for(lambda: len(bot_texts(browser)) > before)
+    wait_for(lambda: len(bot_texts(browser)) > before, driver=browser)
     if not any("增府规" in t for t in bot_texts(browser)):  # the form asked for the industry: skip it
         ask(browser, "跳过")
-    answer = wait_for(lambda: next((t for t in bot_texts(browser) if "增府规〔2020〕1号" in t), None))
+    answer = wait_for(lambda: next((t for t in bot_texts(browser) if "增府规〔2020〕1号" in t), None), driver=browser)
     elapsed = time.perf_counter() - started
     print(f"widget: question to rendered answer {elapsed * 1000:.0f} ms")
     assert "区科工商信局" in answer and "已过期" in answer
@@ -123,11 +124,11 @@ def test_question_answer_reload_and_phone_screenshot(browser, site, assistant):
     assert width == browser.execute_script("return window.innerWidth")  # full width on a phone
 
     browser.refresh()
-    history = wait_for(lambda: [t for t in bot_texts(browser) if "增府规〔2020〕1号" in t])
+    history = wait_for(lambda: [t for t in bot_texts(browser) if "增府规〔2020〕1号" in t], driver=browser)
     assert history, "the conversation survives a reload"
     assert browser.find_element("css selector", ".pa-panel").is_displayed()
     ask(browser, "第1条找谁")
-    wait_for(lambda: any("牵头单位" in t and "区科工商信局" in t for t in bot_texts(browser)[-2:]))
+    wait_for(lambda: any("牵头单位" in t and "区科工商信局" in t for t in bot_texts(browser)[-2:]), driver=browser)
 
 
 def test_district_quick_reply_buttons(browser, site, assistant):
