@@ -120,6 +120,8 @@ def measure_summary(r: MeasureResult, n: int, as_of: dt.date) -> str:
     amt = amounts_phrase(r)
     if amt:
         lines.append(f"   可获得：{amt}")
+    if r.qualifications:
+        lines.append(f"   原文提及的企业类别：{'、'.join(r.qualifications)}（申请条件以原文为准）")
     lines.append(f"   有效期：{validity_sentence(r, as_of)}")
     dl = deadline_sentence(r, as_of)
     if dl:
@@ -139,7 +141,7 @@ def measure_detail(r: MeasureResult, as_of: dt.date) -> str:
     applies.append("适用规模：" + ("、".join(r.sizes) if r.sizes else "原文未限定规模"))
     applies.append("适用行业：" + ("、".join(r.industries) if r.industries else "原文未限定行业"))
     if r.qualifications:
-        applies.append("条件：" + "、".join(r.qualifications))
+        applies.append("原文提及的企业类别：" + "、".join(r.qualifications))
     parts.append("；".join(applies))
     parts.append(f"有效期：{validity_sentence(r, as_of)}")
     dl = deadline_sentence(r, as_of)

@@ -1,6 +1,8 @@
 """What the enterprise reads: numbered, honest about validity and units, within WeChat's limits."""
 from __future__ import annotations
 
+import re
+
 from bot.answer import WECHAT_MAX_BYTES, answer_text, measure_detail, split_for_wechat
 from bot.query import Profile, find_measures
 from tests.conftest import AS_OF
@@ -69,3 +71,12 @@ def test_every_answer_fits_wechat(session):
         assert all(len(p.encode("utf-8")) <= WECHAT_MAX_BYTES for p in pieces)
         assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
     assert split_for_wechat("字" * 5000) and all(len(p.encode()) <= WECHAT_MAX_BYTES for p in split_for_wechat("字" * 5000))
+
+
+def test_qualification_is_shown_with_the_measure(session):
+    _, text = answer(session, district="增城区", topic="贴息", limit=10)
+    blocks = re.split(r"\n(?=\d+\. )", text)
+    farm = next(b for b in blocks if "农业龙头企业进行贴息" in b)
+    assert "原文提及的企业类别：农业龙头企业" in farm
+    loan = next(b for b in blocks if "总额最高20万元" in b)
+    assert "原文提及" not in loan  # "“四上”及“四下”" is not a restriction to 四上企业

@@ -78,7 +78,7 @@ def browser():
     driver.set_page_load_timeout(30)
     # a phone screen (headless windows do not go below 500 px wide)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": False})
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
