@@ -28,6 +28,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import random
 import sqlite3
@@ -267,21 +268,24 @@ def _profile(q: dict, lex: Lexicon) -> Profile:
     return Profile.from_slots(q["district"], q["industry"], q["size"], q["topic"], lex=lex)
 
 
-def run_queries(url: str, queries: List[dict], warmup: int, lex: Lexicon) -> Tuple[List[float], List[list]]:
+def run_queries(url: str, queries: List[dict], warmup: int, lex: Lexicon) -> Tuple[List[float], List[float], List[list]]:
+    """Wall-clock latencies, this process's CPU time (all of SQLite's work; only the client's for PostgreSQL)
+    and the answers (total, relaxed, ids) of each query."""
     factory = db.session_factory(url)
     profiles = [_profile(q, lex) for q in queries]
     for i in range(warmup):  # every kind, caches and connections warm
         with factory() as s:
             find_measures(s, profiles[i % len(profiles)], text=queries[i % len(queries)]["text"], as_of=AS_OF,
                           limit=LIMIT, lex=lex)
-    latencies, answers = [], []
+    latencies, cpu, answers = [], [], []
     for p, q in zip(profiles, queries):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with factory() as s:
             qr = find_measures(s, p, text=q["text"], as_of=AS_OF, limit=LIMIT, lex=lex)
         latencies.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         answers.append([qr.total, qr.relaxed, [r.id for r in qr.results]])
-    return latencies, answers
+    return latencies, cpu, answers
 
 
 def stats(latencies: List[float]) -> dict:
@@ -373,7 +377,7 @@ def bench_backend(name: str, url: str, args, queries: List[dict], docs: List[Par
     build(url)
     with db.session_factory(url)() as s:
         real = s.execute(select(func.count(db.Measure.id))).scalar_one()
-    lat_base, ans_base = run_queries(url, queries, args.warmup, lex)
+    lat_base, cpu_base, ans_base = run_queries(url, queries, args.warmup, lex)
     print(f"[{name}] adding synthetic measures up to {args.n:,} …", file=sys.stderr)
     gen = add_synthetic(url, args.n, args.seed, docs, lex)
     is_pg = db.get_engine(url).dialect.name == "postgresql"
@@ -382,11 +386,13 @@ def bench_backend(name: str, url: str, args, queries: List[dict], docs: List[Par
         analyze(url)
     db.dispose_engine(url)
     print(f"[{name}] querying {len(queries)} × 2 …", file=sys.stderr)
-    lat_big, ans_big = run_queries(url, queries, args.warmup, lex)
+    lat_big, cpu_big, ans_big = run_queries(url, queries, args.warmup, lex)
     result = {
         "backend": name, "server": server_version(url), "analyzed": analyzed, "generate": gen,
-        "baseline": {"measures": real, **stats(lat_base), "by_kind": by_kind(queries, lat_base)},
-        "large": {"measures": gen["measures"], **stats(lat_big), "by_kind": by_kind(queries, lat_big)},
+        "baseline": {"measures": real, **stats(lat_base), "cpu": stats(cpu_base), "by_kind": by_kind(queries, lat_base)},
+        "large": {"measures": gen["measures"], **stats(lat_big), "cpu": stats(cpu_big),
+                  "by_kind": by_kind(queries, lat_big)},
+        "load_average": list(os.getloadavg()),
         "answers": {"baseline": ans_base, "large": ans_big},
     }
     result["ratio"] = {k: result["large"][k] / result["baseline"][k] for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms")}
@@ -411,16 +417,21 @@ def table(report: dict) -> str:
                      f"(min {b['min_s']:.2f}, max {b['max_s']:.2f})")
     lines.append("")
     lines.append(f"find_measures latency, {report['queries']} queries (+{report['warmup']} warm-up), limit {LIMIT}:")
-    head = f"{'backend':<10} {'measures':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}"
+    head = (f"{'backend':<10} {'measures':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}"
+            f"   {'cpu p50':>8} {'cpu p95':>8}")
     lines += [head, "-" * len(head)]
     for r in report["backends"]:
         for part in ("baseline", "large"):
             s = r[part]
+            cpu = (f"   {s['cpu']['p50_ms']:>8.1f} {s['cpu']['p95_ms']:>8.1f}" if r["backend"] == "sqlite" else "")
             lines.append(f"{r['backend']:<10} {s['measures']:>9,} {s['p50_ms']:>8.1f} {s['p95_ms']:>8.1f} "
-                         f"{s['p99_ms']:>8.1f} {s['mean_ms']:>8.1f} {s['max_ms']:>8.1f}")
+                         f"{s['p99_ms']:>8.1f} {s['mean_ms']:>8.1f} {s['max_ms']:>8.1f}{cpu}")
         x = r["ratio"]
         lines.append(f"{'':<10} {'ratio':>9} {x['p50_ms']:>7.1f}× {x['p95_ms']:>7.1f}× {x['p99_ms']:>7.1f}× "
                      f"{x['mean_ms']:>7.1f}×")
+    lines.append("(cpu: this process's CPU time per query — all of SQLite's work, so less sensitive to other load "
+                 "on the machine; load average during the runs: "
+                 + ", ".join(f"{r['backend']} {r['load_average'][0]:.1f}" for r in report["backends"]) + ")")
     lines.append("")
     lines.append("p50 / p95 ms by kind of query (real → large):")
     head = f"{'backend':<10} {'kind':<24} {'p50 real':>9} {'p95 real':>9} {'p50 large':>10} {'p95 large':>10}"

@@ -519,7 +519,9 @@ def main(argv=None) -> int:
         ensure_s = time.perf_counter() - t0
         project_model = tmp / "policy.tar.gz"
         shutil.copy2(model, project_model)  # immune to a concurrent retrain during the bench
-        result["training"] = {"project_ensure_seconds": round(ensure_s, 1)}
+        from bot.nlu.model import STAMP
+        result["training"] = {"project_ensure_seconds": round(ensure_s, 1),
+                              "project_inputs_sha256": STAMP.read_text().strip() if STAMP.exists() else None}
         if args.train_time:
             result["training"]["project_from_scratch_seconds"] = round(time_project_training(), 1)
 
@@ -527,6 +529,7 @@ def main(argv=None) -> int:
         stacks: Dict[str, Stack] = {"project": Stack("project", project_model, tmp / "project", snapshot)}
         if not args.skip_stock:
             info = ensure_stock_model()
+            info["inputs_sha256"] = STOCK_STAMP.read_text().strip()
             result["training"]["stock"] = info
             if not info.get("cached"):
                 result["training"]["stock_seconds"] = info["train_seconds"]
@@ -593,7 +596,7 @@ def main(argv=None) -> int:
             pp, sp = result["nlu_parse_1user"]["project"]["p50_ms"], result["nlu_parse_1user"]["stock"]["p50_ms"]
             ratios["nlu_parse_p50_project_over_stock"] = round(pp / sp, 2) if pp and sp else None
             result["ratios"] = ratios
-        one, many = str(min(users_list)), str(max(users_list))
+        many = str(max(users_list))
         targets = {}
         if min(users_list) == 1:
             targets["project_p50_1user_under_40ms"] = runs["project"]["1"]["p50_ms"] < 40

@@ -18,6 +18,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.textnorm import to_halfwidth, to_simplified
 
+#: What an empty message becomes before classification.
+EMPTY_MESSAGE = "空白消息"
+
 
 def normalize_same_length(text: str) -> str:
     """Normalise without changing the length (phrase-level conversions fall back to per character)."""
@@ -54,7 +57,11 @@ class ChineseNormalizer(GraphComponent):
 
     def _normalize(self, message: Message) -> None:
         text: Optional[str] = message.get(TEXT)
-        if text:
+        if text is not None and not text.strip() and message.get("intent") is None:
+            # An empty message has no features, and Rasa 3.6's LogisticRegressionClassifier
+            # fails on a featureless message; give it words that lead to a polite fallback.
+            message.set(TEXT, EMPTY_MESSAGE, add_to_output=True)
+        elif text:
             message.set(TEXT, normalize_same_length(text), add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
