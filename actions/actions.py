@@ -78,31 +78,33 @@ class ActionMoreMeasures(Action):
                           offset, _shown(tracker))
 
 
-class ActionMeasureDetail(Action):
+class _AboutListedMeasure:
+    """Follow-ups on the last list ("第二条详细说说", "这个找谁", "还有效吗").
+    A mixin, not an Action: rasa_sdk registers every Action subclass it finds."""
+    action_name = ""
+    answer: Callable[..., service.Reply]
+
     def name(self) -> Text:
-        return "action_measure_detail"
+        return self.action_name
 
     async def run(self, dispatcher, tracker, domain):
-        return await _run(dispatcher, tracker, service.detail, _text(tracker), _shown(tracker),
+        return await _run(dispatcher, tracker, type(self).answer, _text(tracker), _shown(tracker),
                           tracker.get_slot("focus_measure"))
 
 
-class ActionLeadUnit(Action):
-    def name(self) -> Text:
-        return "action_lead_unit"
-
-    async def run(self, dispatcher, tracker, domain):
-        return await _run(dispatcher, tracker, service.lead_unit, _text(tracker), _shown(tracker),
-                          tracker.get_slot("focus_measure"))
+class ActionMeasureDetail(_AboutListedMeasure, Action):
+    action_name = "action_measure_detail"
+    answer = service.detail
 
 
-class ActionValidity(Action):
-    def name(self) -> Text:
-        return "action_validity"
+class ActionLeadUnit(_AboutListedMeasure, Action):
+    action_name = "action_lead_unit"
+    answer = service.lead_unit
 
-    async def run(self, dispatcher, tracker, domain):
-        return await _run(dispatcher, tracker, service.validity, _text(tracker), _shown(tracker),
-                          tracker.get_slot("focus_measure"))
+
+class ActionValidity(_AboutListedMeasure, Action):
+    action_name = "action_validity"
+    answer = service.validity
 
 
 class ActionSizeClass(Action):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import db
 from bot.answer import (answer_text, cn_date, handoff_summary, measure_detail, profile_line, split_for_wechat,
@@ -117,38 +117,36 @@ def _load(mid: int) -> Optional[MeasureResult]:
         return get_measure(s, mid, as_of=_today())
 
 
-def detail(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
+def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
+                  render: Callable[[MeasureResult], List[str]]) -> Reply:
+    """A follow-up on a listed measure ("第二条…", "这个…"): resolve it, load it, render it."""
     mid, problem = _pick(text, shown, focus)
     if problem:
         return Reply([problem])
     r = _load(mid)
     if r is None:
         return Reply(["这条措施已不在数据库中（可能刚更新过），请重新查询。"])
-    return Reply(split_for_wechat(measure_detail(r, _today())), {"focus_measure": float(mid)})
+    return Reply(render(r), {"focus_measure": float(mid)})
+
+
+def detail(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
+    return _about_listed(text, shown, focus, lambda r: split_for_wechat(measure_detail(r, _today())))
 
 
 def lead_unit(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
-    mid, problem = _pick(text, shown, focus)
-    if problem:
-        return Reply([problem])
-    r = _load(mid)
-    if r is None:
-        return Reply(["这条措施已不在数据库中，请重新查询。"])
-    head = f"{r.citation}（{r.item_heading or r.text[:20]}）：\n"
-    return Reply(split_for_wechat(head + units_sentence(r).replace("\n   ", "\n")), {"focus_measure": float(mid)})
+    def render(r: MeasureResult) -> List[str]:
+        head = f"{r.citation}（{r.item_heading or r.text[:20]}）：\n"
+        return split_for_wechat(head + units_sentence(r).replace("\n   ", "\n"))
+    return _about_listed(text, shown, focus, render)
 
 
 def validity(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
-    mid, problem = _pick(text, shown, focus)
-    if problem:
-        return Reply([problem])
-    r = _load(mid)
-    if r is None:
-        return Reply(["这条措施已不在数据库中，请重新查询。"])
-    line = f"{r.citation}：{validity_sentence(r, _today())}。"
-    if r.expired:
-        line += "如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打12345。"
-    return Reply([line], {"focus_measure": float(mid)})
+    def render(r: MeasureResult) -> List[str]:
+        line = f"{r.citation}：{validity_sentence(r, _today())}。"
+        if r.expired:
+            line += "如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打12345。"
+        return [line]
+    return _about_listed(text, shown, focus, render)
 
 
 def size_class(industry: Optional[str], employees: Optional[str], revenue: Optional[str]) -> Reply:
