@@ -348,12 +348,20 @@ def start_postgres() -> Tuple[str, bool]:
     if out.returncode != 0:
         sys.exit(f"could not start PostgreSQL:\n{out.stderr}")
     url = make_url(out.stdout.strip().splitlines()[-1])
+    url = url.set(database="postgres")
     engine = db.get_engine(str(url))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sql(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}"))
         conn.execute(sql(f"CREATE DATABASE {PG_BENCH_DB}"))
     db.dispose_engine(str(url))
     return str(url.set(database=PG_BENCH_DB)), started
+
+
+def drop_bench_database(url: str) -> None:
+    server = str(make_url(url).set(database="postgres"))
+    with db.get_engine(server).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sql(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}"))
+    db.dispose_engine(server)
 
 
 def stop_postgres() -> None:
@@ -499,6 +507,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             db.dispose_engine(pg_url)
         if started:
             stop_postgres()
+        elif args.postgres and pg_url:  # a server someone else started: leave it as we found it
+            drop_bench_database(pg_url)
 
     if len(report["backends"]) == 2:
         a, b = (r["answers"] for r in report["backends"])
