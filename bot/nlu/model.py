@@ -36,9 +36,15 @@ def ensure_model(force: bool = False) -> Path:
         return MODEL
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
     rasa = Path(sys.executable).with_name("rasa")
-    print("training the Rasa model (inputs changed) …", file=sys.stderr, flush=True)
-    subprocess.run([str(rasa), "train", "--force", "--fixed-model-name", "policy", "--out", "models"],
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    log = ROOT / "var" / "log" / "train.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"training the Rasa model (inputs changed; log in {log.relative_to(ROOT)}) …", file=sys.stderr, flush=True)
+    with open(log, "w") as fh:
+        done = subprocess.run([str(rasa), "train", "--force", "--fixed-model-name", "policy", "--out", "models"],
+                              cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        sys.stderr.write(log.read_text(errors="replace")[-4000:])
+        raise SystemExit(f"rasa train failed (exit {done.returncode}); see {log}")
     STAMP.write_text(want + "\n")
     return MODEL
 
