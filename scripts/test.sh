@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): every test, on a fresh machine.
-#   --postgres   also run the database tests on a PostgreSQL server started here
+#   --postgres   only the database tests, on a PostgreSQL server started here
+# Without options: the database tests on PostgreSQL, then every test on SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY=.venv/bin/python
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=3
 
-if [ "${1:-}" = "--postgres" ]; then
+PG_TESTS="tests/test_query.py tests/test_build_and_cli.py tests/test_answer.py tests/test_service.py"
+run_postgres_tests() {
+  # the database tests again, on a real PostgreSQL server from Debian's packages
   source scripts/postgres.sh
   start_postgres
-  trap stop_postgres EXIT
-  export TEST_DATABASE_URL="$PG_URL"
   echo "== database tests on PostgreSQL ($PG_URL)"
-  $PY -m pytest -q tests/test_query.py tests/test_build_and_cli.py tests/test_answer.py
+  local rc=0
+  TEST_DATABASE_URL="$PG_URL" $PY -m pytest -q -p no:cacheprovider $PG_TESTS || rc=$?
+  stop_postgres
+  return $rc
+}
+
+if [ "${1:-}" = "--postgres" ]; then
+  run_postgres_tests
   exit $?
 fi
 
@@ -31,5 +39,9 @@ echo "== generating lexicon artifacts"
 $PY -m bot lexicon >/dev/null
 echo "== Rasa model (trained only when its inputs changed)"
 $PY -m bot.nlu.model
-echo "== tests"
+# NO_POSTGRES=1 skips the PostgreSQL stage (e.g. on a machine without apt).
+if [ -z "${NO_POSTGRES:-}" ]; then
+  run_postgres_tests
+fi
+echo "== tests (SQLite, the embedded default)"
 $PY -m pytest -q -p no:cacheprovider "$@"
