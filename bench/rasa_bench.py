@@ -45,6 +45,8 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot.nlu.model import fingerprint  # the same stamp that decides when the project model retrains
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 STOCK_CONFIG = ROOT / "bench" / "stock_config.yml"
@@ -82,18 +84,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def fingerprint(names: List[str]) -> str:
-    h = hashlib.sha256()
-    for name in names:
-        path = ROOT / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            if f.suffix in (".yml", ".yaml", ".txt", ".py", ".md") and "__pycache__" not in f.parts:
-                h.update(str(f.relative_to(ROOT)).encode())
-                h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def quantile(sorted_vals: List[float], q: float) -> Optional[float]:
@@ -154,6 +144,41 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / tck
 
 
+# --------------------------------------------------------------------------- fast validation (diagnostic)
+def patch_fast_action_validation() -> None:
+    """Rasa 3.6 checks each action server response with `jsonschema.validate(result, schema)`,
+    which re-validates the (large, draft 2020-12) schema itself against the metaschema on
+    every call: ~50 ms CPU per custom action call. Build the validator once instead
+    (same schema, same errors)."""
+    from jsonschema import ValidationError, validators
+    from rasa.core.actions.action import DOCS_BASE_URL, RemoteAction
+
+    spec = RemoteAction.action_response_format_spec()
+    cls = validators.validator_for(spec)
+    cls.check_schema(spec)
+    validator = cls(spec)
+
+    def _validate_action_result(self, result):
+        try:
+            validator.validate(result)
+            return True
+        except ValidationError as e:
+            e.message += (". Failed to validate Action server response from API, make sure your response from "
+                          f"the Action endpoint is valid. For more information about the format visit "
+                          f"{DOCS_BASE_URL}/custom-actions")
+            raise e
+
+    RemoteAction._validate_action_result = _validate_action_result
+
+
+def serve_rasa_fast_validation(rasa_args: List[str]) -> None:
+    """`rasa <rasa_args>` with patch_fast_action_validation applied (one Sanic worker runs in-process)."""
+    patch_fast_action_validation()
+    from rasa.__main__ import main as rasa_main
+    sys.argv = ["rasa"] + rasa_args
+    rasa_main()
+
+
 # --------------------------------------------------------------------------- models
 def wait_project_model_stable(max_wait: float = 900) -> None:
     """If someone is (re)training models/policy.tar.gz right now, wait until it settles."""
@@ -204,8 +229,14 @@ def time_project_training() -> float:
     return secs
 
 
-def ensure_stock_model() -> Dict:
+def ensure_stock_model(reuse: bool = False) -> Dict:
     want = fingerprint(STOCK_INPUTS)
+    if reuse and STOCK_MODEL.exists():
+        info = json.loads(STOCK_INFO.read_text()) if STOCK_INFO.exists() else {}
+        info["cached"] = True
+        info["stale"] = not (STOCK_STAMP.exists() and STOCK_STAMP.read_text().strip() == want)
+        log(f"reusing the stock model ({'inputs changed since' if info['stale'] else 'up to date'})")
+        return info
     if STOCK_MODEL.exists() and STOCK_STAMP.exists() and STOCK_STAMP.read_text().strip() == want:
         info = json.loads(STOCK_INFO.read_text()) if STOCK_INFO.exists() else {}
         info["cached"] = True
@@ -246,13 +277,13 @@ class Stack:
     """One action server + one Rasa server for a model."""
 
     def __init__(self, name: str, model: Path, workdir: Path, measures_db: Path,
-                 action_workers: int = 1, tracker: str = "sqlite"):
+                 action_workers: int = 1, tracker: str = "sqlite", fast_validate: bool = False):
         self.name, self.model, self.dir = name, model, workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.action_port, self.port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.action_url = f"http://127.0.0.1:{self.action_port}"
-        self.action_workers, self.tracker = action_workers, tracker
+        self.action_workers, self.tracker, self.fast_validate = action_workers, tracker, fast_validate
         db = self.dir / "measures.db"
         shutil.copy2(measures_db, db)
         ep = f'action_endpoint:\n  url: "{self.action_url}/webhook"\n'
@@ -266,8 +297,10 @@ class Stack:
         self.actions_proc: Optional[subprocess.Popen] = None
         self.rasa_proc: Optional[subprocess.Popen] = None
 
-    def _spawn(self, args: List[str], logname: str) -> subprocess.Popen:
-        p = subprocess.Popen([RASA] + args, cwd=ROOT, env=self.env, stdout=open(self.dir / logname, "ab"),
+    def _spawn(self, args: List[str], logname: str, fast_validate: bool = False) -> subprocess.Popen:
+        cmd = ([sys.executable, "-m", "bench.rasa_bench", "--serve-rasa-fast-validation"] if fast_validate
+               else [RASA])
+        p = subprocess.Popen(cmd + args, cwd=ROOT, env=self.env, stdout=open(self.dir / logname, "ab"),
                              stderr=subprocess.STDOUT, start_new_session=True)
         PROCS.append(p)
         return p
@@ -278,7 +311,7 @@ class Stack:
                                         "actions.log")
         self.rasa_proc = self._spawn(["run", "-m", str(self.model), "--port", str(self.port), "--enable-api",
                                       "--auth-token", TOKEN, "--credentials", str(ROOT / "credentials.yml"),
-                                      "--endpoints", str(self.endpoints)], "rasa.log")
+                                      "--endpoints", str(self.endpoints)], "rasa.log", self.fast_validate)
         wait_http(f"{self.action_url}/health", self.actions_proc)
         wait_http(f"{self.url}/status?token={TOKEN}", self.rasa_proc)
         self.startup_s = time.perf_counter() - t0
@@ -491,7 +524,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-stock", action="store_true", help="only the project model")
     ap.add_argument("--train-time", action="store_true", help="also time a from-scratch training of the project model")
     ap.add_argument("--diagnose", action="store_true",
-                    help="extra project variants: ACTION_SERVER_SANIC_WORKERS=2, in-memory tracker store")
+                    help="extra variants: project with ACTION_SERVER_SANIC_WORKERS=2, with an in-memory tracker "
+                         "store, with the action-response validation fix; stock with that fix")
+    ap.add_argument("--reuse-stock", action="store_true",
+                    help="use bench/out/stock-model even if data/domain changed since it was trained (flagged stale)")
     ap.add_argument("--out", default=str(OUT / "rasa_bench.json"))
     args = ap.parse_args(argv)
     users_list = [int(u) for u in args.users.split(",") if u.strip()]
@@ -528,7 +564,7 @@ def main(argv=None) -> int:
         # 2. stock model
         stacks: Dict[str, Stack] = {"project": Stack("project", project_model, tmp / "project", snapshot)}
         if not args.skip_stock:
-            info = ensure_stock_model()
+            info = ensure_stock_model(reuse=args.reuse_stock)
             info["inputs_sha256"] = STOCK_STAMP.read_text().strip()
             result["training"]["stock"] = info
             if not info.get("cached"):
@@ -538,6 +574,13 @@ def main(argv=None) -> int:
             stacks["project+aw2"] = Stack("project+aw2", project_model, tmp / "aw2", snapshot, action_workers=2)
             stacks["project+memtracker"] = Stack("project+memtracker", project_model, tmp / "mem", snapshot,
                                                  tracker="memory")
+            stacks["project+fastval"] = Stack("project+fastval", project_model, tmp / "fastval", snapshot,
+                                              fast_validate=True)
+            stacks["project+fastval+aw2"] = Stack("project+fastval+aw2", project_model, tmp / "fastval-aw2",
+                                                  snapshot, fast_validate=True, action_workers=2)
+            if "stock" in stacks:
+                stacks["stock+fastval"] = Stack("stock+fastval", STOCK_MODEL, tmp / "stock-fastval", snapshot,
+                                                fast_validate=True)
 
         # 3. servers, warm-up, runs
         for st in stacks.values():
@@ -595,6 +638,12 @@ def main(argv=None) -> int:
                     "p50_project_over_stock": round(p["p50_ms"] / s["p50_ms"], 2) if p["p50_ms"] and s["p50_ms"] else None}
             pp, sp = result["nlu_parse_1user"]["project"]["p50_ms"], result["nlu_parse_1user"]["stock"]["p50_ms"]
             ratios["nlu_parse_p50_project_over_stock"] = round(pp / sp, 2) if pp and sp else None
+            if "project+fastval" in runs:
+                for u in users_list:
+                    p, s = runs["project+fastval"][str(u)], runs["stock"][str(u)]
+                    ratios[f"project+fastval_vs_stock_{u}"] = {
+                        "throughput": round(p["msgs_per_s"] / s["msgs_per_s"], 2),
+                        "p50": round(p["p50_ms"] / s["p50_ms"], 2)}
             result["ratios"] = ratios
         many = str(max(users_list))
         targets = {}
@@ -634,6 +683,10 @@ def main(argv=None) -> int:
                 r = result["ratios"][str(u)]
                 print(f"project/stock at {u:>2} user(s): throughput x{fmt(r['throughput_project_over_stock'], 2)}, "
                       f"p50 x{fmt(r['p50_project_over_stock'], 2)}")
+            for k, r in result["ratios"].items():
+                if k.startswith("project+fastval_vs_stock_"):
+                    print(f"project+fastval/stock at {k.rsplit('_', 1)[1]:>2} user(s): throughput x{fmt(r['throughput'], 2)}, "
+                          f"p50 x{fmt(r['p50'], 2)}")
             print(f"project/stock NLU parse p50: x{fmt(result['ratios']['nlu_parse_p50_project_over_stock'], 2)}")
         tr = result["training"]
         print()
@@ -667,4 +720,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-rasa-fast-validation":
+        serve_rasa_fast_validation(sys.argv[2:])
+    else:
+        sys.exit(main())

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "policy.tar.gz"
@@ -18,9 +19,10 @@ STAMP = ROOT / "models" / "policy.inputs.sha256"
 INPUTS = ["config.yml", "domain.yml", "data", "bot/nlu/dictionary", "bot/nlu/normalizer.py", "bot/textnorm.py"]
 
 
-def fingerprint() -> str:
+def fingerprint(names: Sequence[str] = tuple(INPUTS)) -> str:
+    """A hash of every file a model is trained from (paths relative to the project root)."""
     h = hashlib.sha256()
-    for name in INPUTS:
+    for name in names:
         path = ROOT / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
