@@ -35,17 +35,16 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.nlu.model import fingerprint  # the same stamp that decides when the project model retrains
+from bot.nlu.servers import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -78,12 +77,6 @@ PROCS: List[subprocess.Popen] = []
 # --------------------------------------------------------------------------- utilities
 def log(*a) -> None:
     print(*a, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def quantile(sorted_vals: List[float], q: float) -> Optional[float]:
@@ -260,19 +253,6 @@ def ensure_stock_model(reuse: bool = False) -> Dict:
 
 
 # --------------------------------------------------------------------------- servers
-def wait_http(url: str, proc: subprocess.Popen, seconds: float = 300) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early ({proc.returncode}): {url}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
 class Stack:
     """One action server + one Rasa server for a model."""
 
