@@ -27,9 +27,9 @@ fi
 
 export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  echo "== installing Debian's chromium and chromium-driver for the browser tests"
+  echo "== installing Debian's chromium, chromium-driver and CJK fonts for the browser tests"
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk) >/dev/null \
       || echo "could not install chromium: browser tests will be skipped"
   else
     echo "not root: cannot install chromium; browser tests will be skipped"
