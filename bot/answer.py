@@ -57,9 +57,7 @@ def validity_sentence(r: MeasureResult, as_of: dt.date) -> str:
 def deadline_sentence(r: MeasureResult, as_of: dt.date) -> str:
     if not r.deadline_text:
         return ""
-    from bot.ingest import parse_deadline  # the same reading the ingest stored
-    d = parse_deadline(r.deadline_text)
-    passed = f"（{'已过' if d < as_of else '未到'}）" if d else ""
+    passed = f"（{'已过' if dt.date.fromisoformat(r.deadline) < as_of else '未到'}）" if r.deadline else ""
     return f"完成时限：{r.deadline_text}{passed}"
 
 

@@ -455,10 +455,8 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
     for name in entry.get("clean") or []:
         if name not in CLEANERS:
             raise IngestError(manifest, 0, f"entry {file}: unknown cleaner '{name}'")
-        text = CLEANERS[name](text) if name != "pdf_spacing" else text
+        text = CLEANERS[name](text)  # every cleaner keeps the line structure
     lines = [Line(i + 1, t) for i, t in enumerate(text.split("\n"))]
-    if "pdf_spacing" in (entry.get("clean") or []):
-        lines = [Line(l.no, CLEANERS["pdf_spacing"](l.text)) for l in lines]
 
     header: Dict[str, str] = {}
     if entry.get("header") == "pipe_table":

@@ -93,6 +93,7 @@ class MeasureResult:
     responsible_units: List[str]
     amounts: List[dict]
     deadline_text: Optional[str]
+    deadline: Optional[str]
     valid_until: Optional[str]
     validity_source: str
     validity_text: Optional[str]
@@ -305,7 +306,8 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
             responsible_units=[mu.unit.name for mu in m.units if mu.role == "responsible"],
             amounts=[{"raw": a.raw, "value": a.value, "unit": a.unit, "qualifier": a.qualifier, "sentence": a.sentence}
                      for a in m.amounts],
-            deadline_text=m.deadline_text, valid_until=m.valid_until.isoformat() if m.valid_until else None,
+            deadline_text=m.deadline_text, deadline=m.deadline.isoformat() if m.deadline else None,
+            valid_until=m.valid_until.isoformat() if m.valid_until else None,
             validity_source=m.validity_source, validity_text=doc.validity_text, expired=expired,
             sizes=tags.get("size", []), industries=tags.get("industry", []), districts=tags.get("district", []),
             topics=tags.get("topic", []), qualifications=tags.get("qualification", []), region_match=region_match,
