@@ -19,8 +19,12 @@
    action server replayed with real trackers). Ratios project/stock come from the same run.
    Both stacks are up at the same time and the runs are interleaved
    (project, stock, project, stock …) so drift on a shared machine hits both alike.
-   --diagnose adds project variants: ACTION_SERVER_SANIC_WORKERS=2, and an in-memory
-   tracker store (not production; shows what the SQLite tracker store costs).
+   The project stack runs as `make run` does (Rasa via bot.nlu.launch, endpoints.yml:
+   cached SQL tracker store, selective domain); the stock stack as plain `rasa run` with
+   Rasa's SQLTrackerStore on SQLite.
+   --diagnose adds variants that separate model from runtime: the project model on the
+   stock runtime, the project model with an in-memory tracker store, the stock model on
+   the project runtime, and the project with ACTION_SERVER_SANIC_WORKERS=2.
 4. Stops every server it started (also on Ctrl+C / SIGTERM / exceptions).
 
 Prints a table and writes bench/out/rasa_bench.json.
@@ -42,6 +46,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
+
+import yaml
 
 from bot.nlu.model import fingerprint  # the same stamp that decides when the project model retrains
 from bot.nlu.servers import free_port, wait_http
@@ -137,41 +143,6 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / tck
 
 
-# --------------------------------------------------------------------------- fast validation (diagnostic)
-def patch_fast_action_validation() -> None:
-    """Rasa 3.6 checks each action server response with `jsonschema.validate(result, schema)`,
-    which re-validates the (large, draft 2020-12) schema itself against the metaschema on
-    every call: ~50 ms CPU per custom action call. Build the validator once instead
-    (same schema, same errors)."""
-    from jsonschema import ValidationError, validators
-    from rasa.core.actions.action import DOCS_BASE_URL, RemoteAction
-
-    spec = RemoteAction.action_response_format_spec()
-    cls = validators.validator_for(spec)
-    cls.check_schema(spec)
-    validator = cls(spec)
-
-    def _validate_action_result(self, result):
-        try:
-            validator.validate(result)
-            return True
-        except ValidationError as e:
-            e.message += (". Failed to validate Action server response from API, make sure your response from "
-                          f"the Action endpoint is valid. For more information about the format visit "
-                          f"{DOCS_BASE_URL}/custom-actions")
-            raise e
-
-    RemoteAction._validate_action_result = _validate_action_result
-
-
-def serve_rasa_fast_validation(rasa_args: List[str]) -> None:
-    """`rasa <rasa_args>` with patch_fast_action_validation applied (one Sanic worker runs in-process)."""
-    patch_fast_action_validation()
-    from rasa.__main__ import main as rasa_main
-    sys.argv = ["rasa"] + rasa_args
-    rasa_main()
-
-
 # --------------------------------------------------------------------------- models
 def wait_project_model_stable(max_wait: float = 900) -> None:
     """If someone is (re)training models/policy.tar.gz right now, wait until it settles."""
@@ -257,29 +228,38 @@ class Stack:
     """One action server + one Rasa server for a model."""
 
     def __init__(self, name: str, model: Path, workdir: Path, measures_db: Path,
-                 action_workers: int = 1, tracker: str = "sqlite", fast_validate: bool = False):
+                 action_workers: int = 1, runtime: str = "project"):
+        """runtime "project": as `make run` — Rasa via bot.nlu.launch with the production
+        endpoints.yml (cached SQL tracker store, selective domain). "stock": plain `rasa run`
+        with Rasa's SQLTrackerStore on SQLite and default action endpoint. "stock+memory":
+        plain `rasa run`, in-memory tracker store (not production; shows what SQL costs)."""
         self.name, self.model, self.dir = name, model, workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.action_port, self.port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.action_url = f"http://127.0.0.1:{self.action_port}"
-        self.action_workers, self.tracker, self.fast_validate = action_workers, tracker, fast_validate
+        self.action_workers, self.runtime = action_workers, runtime
+        self.selective_domain = runtime == "project"
         db = self.dir / "measures.db"
         shutil.copy2(measures_db, db)
-        ep = f'action_endpoint:\n  url: "{self.action_url}/webhook"\n'
-        if tracker == "sqlite":  # as production (endpoints.yml): SQLTrackerStore on a SQLite file
-            ep += f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.dir / "tracker.db"}"\n'
+        if runtime == "project":
+            ep = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+            ep["action_endpoint"]["url"] = f"{self.action_url}/webhook"
+            ep["tracker_store"]["db"] = str(self.dir / "tracker.db")
+        else:
+            ep = {"action_endpoint": {"url": f"{self.action_url}/webhook"}}
+            if runtime == "stock":
+                ep["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(self.dir / "tracker.db")}
         self.endpoints = self.dir / "endpoints.yml"
-        self.endpoints.write_text(ep, encoding="utf-8")
+        self.endpoints.write_text(yaml.safe_dump(ep), encoding="utf-8")
         self.env = dict(BASE_ENV, DATABASE_URL=f"sqlite:///{db}")
         if action_workers > 1:
             self.env["ACTION_SERVER_SANIC_WORKERS"] = str(action_workers)
         self.actions_proc: Optional[subprocess.Popen] = None
         self.rasa_proc: Optional[subprocess.Popen] = None
 
-    def _spawn(self, args: List[str], logname: str, fast_validate: bool = False) -> subprocess.Popen:
-        cmd = ([sys.executable, "-m", "bench.rasa_bench", "--serve-rasa-fast-validation"] if fast_validate
-               else [RASA])
+    def _spawn(self, args: List[str], logname: str, launcher: bool = False) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "bot.nlu.launch"] if launcher else [RASA]
         p = subprocess.Popen(cmd + args, cwd=ROOT, env=self.env, stdout=open(self.dir / logname, "ab"),
                              stderr=subprocess.STDOUT, start_new_session=True)
         PROCS.append(p)
@@ -291,7 +271,7 @@ class Stack:
                                         "actions.log")
         self.rasa_proc = self._spawn(["run", "-m", str(self.model), "--port", str(self.port), "--enable-api",
                                       "--auth-token", TOKEN, "--credentials", str(ROOT / "credentials.yml"),
-                                      "--endpoints", str(self.endpoints)], "rasa.log", self.fast_validate)
+                                      "--endpoints", str(self.endpoints)], "rasa.log", self.runtime == "project")
         wait_http(f"{self.action_url}/health", self.actions_proc)
         wait_http(f"{self.url}/status?token={TOKEN}", self.rasa_proc)
         self.startup_s = time.perf_counter() - t0
@@ -445,8 +425,10 @@ async def action_latency(stack: Stack, seconds: float, users: int, nonce: str) -
                 ran = [n for n in new if n in custom] + [f"validate_{n}" for n in new if n in forms]
                 turns.append({"messages": msgs, "action_server_calls": ran})
                 for name in dict.fromkeys(ran):
-                    calls.append((name, {"next_action": name, "sender_id": sender, "tracker": tracker,
-                                         "domain": domain, "version": "3.6.21"}))
+                    payload = {"next_action": name, "sender_id": sender, "tracker": tracker, "version": "3.6.21"}
+                    if not stack.selective_domain or name.startswith("validate_"):
+                        payload["domain"] = domain
+                    calls.append((name, payload))
         if not calls:
             return {"note": "no custom actions observed"}
         per: Dict[str, List[float]] = {}
@@ -504,8 +486,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-stock", action="store_true", help="only the project model")
     ap.add_argument("--train-time", action="store_true", help="also time a from-scratch training of the project model")
     ap.add_argument("--diagnose", action="store_true",
-                    help="extra variants: project with ACTION_SERVER_SANIC_WORKERS=2, with an in-memory tracker "
-                         "store, with the action-response validation fix; stock with that fix")
+                    help="extra variants: project model on the stock runtime / with an in-memory tracker store, "
+                         "stock model on the project runtime, project with 2 action-server workers")
     ap.add_argument("--reuse-stock", action="store_true",
                     help="use bench/out/stock-model even if data/domain changed since it was trained (flagged stale)")
     ap.add_argument("--out", default=str(OUT / "rasa_bench.json"))
@@ -549,18 +531,16 @@ def main(argv=None) -> int:
             result["training"]["stock"] = info
             if not info.get("cached"):
                 result["training"]["stock_seconds"] = info["train_seconds"]
-            stacks["stock"] = Stack("stock", STOCK_MODEL, tmp / "stock", snapshot)
+            stacks["stock"] = Stack("stock", STOCK_MODEL, tmp / "stock", snapshot, runtime="stock")
         if args.diagnose:
             stacks["project+aw2"] = Stack("project+aw2", project_model, tmp / "aw2", snapshot, action_workers=2)
-            stacks["project+memtracker"] = Stack("project+memtracker", project_model, tmp / "mem", snapshot,
-                                                 tracker="memory")
-            stacks["project+fastval"] = Stack("project+fastval", project_model, tmp / "fastval", snapshot,
-                                              fast_validate=True)
-            stacks["project+fastval+aw2"] = Stack("project+fastval+aw2", project_model, tmp / "fastval-aw2",
-                                                  snapshot, fast_validate=True, action_workers=2)
+            stacks["project@stock-runtime"] = Stack("project@stock-runtime", project_model, tmp / "p-stockrt",
+                                                    snapshot, runtime="stock")
+            stacks["project@memory"] = Stack("project@memory", project_model, tmp / "p-mem", snapshot,
+                                             runtime="stock+memory")
             if "stock" in stacks:
-                stacks["stock+fastval"] = Stack("stock+fastval", STOCK_MODEL, tmp / "stock-fastval", snapshot,
-                                                fast_validate=True)
+                stacks["stock@project-runtime"] = Stack("stock@project-runtime", STOCK_MODEL, tmp / "s-projrt",
+                                                        snapshot, runtime="project")
 
         # 3. servers, warm-up, runs
         for st in stacks.values():
@@ -618,10 +598,10 @@ def main(argv=None) -> int:
                     "p50_project_over_stock": round(p["p50_ms"] / s["p50_ms"], 2) if p["p50_ms"] and s["p50_ms"] else None}
             pp, sp = result["nlu_parse_1user"]["project"]["p50_ms"], result["nlu_parse_1user"]["stock"]["p50_ms"]
             ratios["nlu_parse_p50_project_over_stock"] = round(pp / sp, 2) if pp and sp else None
-            if "project+fastval" in runs:
+            if "stock@project-runtime" in runs:
                 for u in users_list:
-                    p, s = runs["project+fastval"][str(u)], runs["stock"][str(u)]
-                    ratios[f"project+fastval_vs_stock_{u}"] = {
+                    p, s = runs["project"][str(u)], runs["stock@project-runtime"][str(u)]
+                    ratios[f"project_vs_stock@project-runtime_{u}"] = {
                         "throughput": round(p["msgs_per_s"] / s["msgs_per_s"], 2),
                         "p50": round(p["p50_ms"] / s["p50_ms"], 2)}
             result["ratios"] = ratios
@@ -664,8 +644,8 @@ def main(argv=None) -> int:
                 print(f"project/stock at {u:>2} user(s): throughput x{fmt(r['throughput_project_over_stock'], 2)}, "
                       f"p50 x{fmt(r['p50_project_over_stock'], 2)}")
             for k, r in result["ratios"].items():
-                if k.startswith("project+fastval_vs_stock_"):
-                    print(f"project+fastval/stock at {k.rsplit('_', 1)[1]:>2} user(s): throughput x{fmt(r['throughput'], 2)}, "
+                if k.startswith("project_vs_stock@project-runtime_"):
+                    print(f"project/(stock model on the project runtime) at {k.rsplit('_', 1)[1]:>2} user(s): throughput x{fmt(r['throughput'], 2)}, "
                           f"p50 x{fmt(r['p50'], 2)}")
             print(f"project/stock NLU parse p50: x{fmt(result['ratios']['nlu_parse_p50_project_over_stock'], 2)}")
         tr = result["training"]
@@ -700,7 +680,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve-rasa-fast-validation":
-        serve_rasa_fast_validation(sys.argv[2:])
-    else:
-        sys.exit(main())
+    sys.exit(main())

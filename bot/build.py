@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -137,6 +138,8 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
     if term_rows:
         session.execute(insert(db.Term), term_rows)
     session.add(db.BuildInfo(key="built_at", value=dt.datetime.now().isoformat(timespec="seconds")))
+    # identifies this build's contents: bot.query caches stored measure fields per build_id
+    session.add(db.BuildInfo(key="build_id", value=uuid.uuid4().hex))
     session.add(db.BuildInfo(key="documents", value=",".join(f"{d.key}:{d.sha256[:12]}" for d in docs)))
     session.flush()
     return {"documents": len(docs), "measures": n_measures, "units": len(units)}

@@ -8,6 +8,7 @@ idf-weighted). Every result carries its citation, units and contacts.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field
@@ -266,37 +267,42 @@ def get_measure(session: Session, measure_id: int, profile: Optional[Profile] = 
     return found[0] if found else None
 
 
-def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex: Lexicon) -> List[MeasureResult]:
-    ids = [r[0] for r in rows]
-    if not ids:
-        return []
-    measures = {m.id: m for m in session.execute(
-        select(db.Measure).where(db.Measure.id.in_(ids)).options(
-            selectinload(db.Measure.document).selectinload(db.Document.contact_unit).selectinload(db.Unit.aliases),
-            selectinload(db.Measure.units).selectinload(db.MeasureUnit.unit).selectinload(db.Unit.aliases),
-            selectinload(db.Measure.amounts), selectinload(db.Measure.tags))).scalars()}
-    unit_keys = set()
-    for m in measures.values():
-        for mu in m.units:
-            unit_keys.add((mu.unit.region, mu.unit.name))
-        if m.document.contact_unit:
-            unit_keys.add((m.document.contact_unit.region, m.document.contact_unit.name))
-    contacts = _contacts_for(session, unit_keys)
-    out: List[MeasureResult] = []
-    for r in rows:
-        m = measures.get(r[0])
-        if m is None:
-            continue
-        doc = m.document
-        tags: Dict[str, List[str]] = {}
-        for t in m.tags:
-            tags.setdefault(t.kind, []).append(t.value)
-        expired = None if m.valid_until is None else m.valid_until < as_of
-        region_match = _region_match(profile, tags.get("district", []), lex)
-        unit_infos = [_unit_info(mu.unit, mu.role, contacts) for mu in m.units]
-        doc_contact = _unit_info(doc.contact_unit, "document_contact", contacts) if doc.contact_unit else None
-        hot = lex.hotline(doc.region)
-        out.append(MeasureResult(
+# What a measure row holds never changes within one build of the database (a rebuild
+# writes a new build_id), so loading it through the ORM — about a dozen SELECTs and
+# ~20 ms per answer — is done once per build and process. Contacts are NOT cached: a
+# person may import a new contact list while the assistant runs.
+_STORED: Dict[Tuple[str, str], Dict[int, dict]] = {}
+
+
+def _build_id(session: Session) -> Optional[str]:
+    return session.execute(select(db.BuildInfo.value).where(db.BuildInfo.key == "build_id")).scalar_one_or_none()
+
+
+def _stored_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
+    build = _build_id(session)
+    cache = _STORED.setdefault((str(session.get_bind().url), build), {}) if build else {}
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        for m in session.execute(select(db.Measure).where(db.Measure.id.in_(missing)).options(
+                selectinload(db.Measure.document).selectinload(db.Document.contact_unit).selectinload(db.Unit.aliases),
+                selectinload(db.Measure.units).selectinload(db.MeasureUnit.unit).selectinload(db.Unit.aliases),
+                selectinload(db.Measure.amounts), selectinload(db.Measure.tags))).scalars():
+            cache[m.id] = _stored_fields(m)
+    return {i: cache[i] for i in ids if i in cache}
+
+
+def _unit_fields(unit: db.Unit, role: str) -> dict:
+    return {"name": unit.name, "role": role, "region": unit.region, "full_name": unit.full_name,
+            "aliases": [a.alias for a in unit.aliases], "generic": unit.generic}
+
+
+def _stored_fields(m: db.Measure) -> dict:
+    doc = m.document
+    tags: Dict[str, List[str]] = {}
+    for t in m.tags:
+        tags.setdefault(t.kind, []).append(t.value)
+    return {
+        "result": dict(
             id=m.id, document_key=doc.key, document=doc.title, title_note=doc.title_note, doc_number=doc.doc_number,
             issuer=doc.issuer, published=doc.published.isoformat() if doc.published else None,
             source_url=doc.source_url, region=doc.region,
@@ -308,11 +314,40 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
                      for a in m.amounts],
             deadline_text=m.deadline_text, deadline=m.deadline.isoformat() if m.deadline else None,
             valid_until=m.valid_until.isoformat() if m.valid_until else None,
-            validity_source=m.validity_source, validity_text=doc.validity_text, expired=expired,
+            validity_source=m.validity_source, validity_text=doc.validity_text,
             sizes=tags.get("size", []), industries=tags.get("industry", []), districts=tags.get("district", []),
-            topics=tags.get("topic", []), qualifications=tags.get("qualification", []), region_match=region_match,
-            contacts=[asdict(u) for u in unit_infos],
-            document_contact=({**asdict(doc_contact), "text": doc.contact_text} if doc_contact else None),
+            topics=tags.get("topic", []), qualifications=tags.get("qualification", [])),
+        "valid_until": m.valid_until,
+        "units": [_unit_fields(mu.unit, mu.role) for mu in m.units],
+        "document_contact": _unit_fields(doc.contact_unit, "document_contact") if doc.contact_unit else None,
+        "document_contact_text": doc.contact_text,
+    }
+
+
+def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex: Lexicon) -> List[MeasureResult]:
+    ids = [r[0] for r in rows]
+    if not ids:
+        return []
+    stored = _stored_measures(session, ids)
+    unit_keys = set()
+    for m in stored.values():
+        for u in m["units"] + ([m["document_contact"]] if m["document_contact"] else []):
+            unit_keys.add((u["region"], u["name"]))
+    contacts = _contacts_for(session, unit_keys)
+    out: List[MeasureResult] = []
+    for r in rows:
+        m = stored.get(r[0])
+        if m is None:
+            continue
+        fields = m["result"]
+        doc_contact = _unit_info(m["document_contact"], contacts) if m["document_contact"] else None
+        hot = lex.hotline(fields["region"])
+        out.append(MeasureResult(
+            **copy.deepcopy(fields),  # callers may edit their results; the cache stays as stored
+            expired=None if m["valid_until"] is None else m["valid_until"] < as_of,
+            region_match=_region_match(profile, fields["districts"], lex),
+            contacts=[asdict(_unit_info(u, contacts)) for u in m["units"]],
+            document_contact=({**asdict(doc_contact), "text": m["document_contact_text"]} if doc_contact else None),
             hotline={"number": hot.hotline_number, "name": hot.hotline_name, "region": hot.name} if hot else None,
             score=float(r[3] or 0),
         ))
@@ -335,10 +370,11 @@ def _contacts_for(session: Session, keys: Iterable[Tuple[str, str]]) -> Dict[Tup
     return {(c.region, c.unit_name): c for c in rows}
 
 
-def _unit_info(unit: db.Unit, role: str, contacts: Dict[Tuple[str, str], db.Contact]) -> UnitInfo:
-    c = contacts.get((unit.region, unit.name))
-    return UnitInfo(name=unit.name, role=role, region=unit.region,
-                    full_name=(c.full_name if c and c.full_name else unit.full_name),
-                    aliases=[a.alias for a in unit.aliases], generic=unit.generic,
+def _unit_info(unit: dict, contacts: Dict[Tuple[str, str], db.Contact]) -> UnitInfo:
+    """A unit as stored, with the contact a person maintains for it (phone, address) if any."""
+    c = contacts.get((unit["region"], unit["name"]))
+    return UnitInfo(name=unit["name"], role=unit["role"], region=unit["region"],
+                    full_name=(c.full_name if c and c.full_name else unit["full_name"]),
+                    aliases=list(unit["aliases"]), generic=unit["generic"],
                     phone=c.phone if c else None, address=c.address if c else None,
                     website=c.website if c else None, source=c.source if c else None)

@@ -18,7 +18,8 @@ trap cleanup EXIT INT TERM
 
 $RASA run actions --port 5055 --actions actions > var/log/actions.log 2>&1 &
 pids+=($!)
-$RASA run -m "$MODEL" --port 5005 --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
+# Rasa through bot.nlu.launch: stock `rasa run` plus a fix for Rasa 3.6's per-call schema check
+$PY -m bot.nlu.launch run -m "$MODEL" --port 5005 --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
   --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
 pids+=($!)
 if [ -f bot/assist/app.py ]; then

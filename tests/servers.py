@@ -8,6 +8,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import yaml
+
 from bot.nlu.servers import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +24,11 @@ class Assistant:
         self.port = free_port()
         self.token = "test-token-e2e"
         self.endpoints = tmp / "endpoints.yml"
-        self.endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tmp / "tracker.db"}"\n', encoding="utf-8")
+        # the production endpoints.yml, pointed at this test's ports and files
+        endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+        endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{self.action_port}/webhook"
+        endpoints["tracker_store"]["db"] = str(tmp / "tracker.db")
+        self.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
         self.env = dict(os.environ, DATABASE_URL=db_url, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3",
                         PYTHONPATH=str(ROOT))
         self.procs = []
@@ -32,7 +36,8 @@ class Assistant:
         self.start_rasa()
 
     def _spawn(self, args, log):
-        p = subprocess.Popen([str(Path(sys.executable).with_name("rasa"))] + args, cwd=ROOT, env=self.env,
+        # Rasa as `make run` starts it (bot.nlu.launch); `rasa run actions` as is
+        p = subprocess.Popen([sys.executable, "-m", "bot.nlu.launch"] + args, cwd=ROOT, env=self.env,
                              stdout=open(self.tmp / log, "ab"), stderr=subprocess.STDOUT)
         self.procs.append(p)
         return p

@@ -132,3 +132,35 @@ def test_contacts_import_validates_everything_first_and_survives_rebuild(tmp_pat
     data = json.loads(run_cli("ask", "增城区 政银企对接", "--json", "--limit", "50", env_db=url).stdout)
     fgj = [c for r in data["results"] for c in r["contacts"] if c["name"] == "区发展改革局"]
     assert fgj and fgj[0]["phone"] == "(000) 0000-0000" and fgj[0]["source"] == "测试名录 2026"
+
+
+def test_a_running_assistant_answers_from_the_new_build_and_new_contacts(tmp_path):
+    """Answers are served from a per-build cache in the process: a rebuild and a contact
+    import made while it runs must show in the next answer, without a restart."""
+    from bot import db
+    from bot.query import Profile, find_measures
+
+    seeds = copy_seeds(tmp_path)
+    manifest = yaml.safe_load((seeds / "manifest.yml").read_text(encoding="utf-8"))
+    manifest["documents"].append({"file": "005_test.txt", "title": "测试措施", "region": "黄埔区",
+                                  "layout": "numbered_items_with_lead_parens", "valid_until": "2030-12-31"})
+    (seeds / "manifest.yml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    url = f"sqlite:///{tmp_path/'m.db'}"
+
+    def answer():
+        with db.session_factory(url)() as s:
+            found = find_measures(s, Profile.from_slots(district="黄埔区"), text="减免租金", limit=10)
+        return [r for r in found.results if r.document == "测试措施"][0]
+
+    for months in (3, 6):
+        (seeds / "005_test.txt").write_text(
+            f"一、减免租金。对承租国有物业的小微企业减免{months}个月租金。(区国资局牵头)\n", encoding="utf-8")
+        build(url, seeds_dir=seeds)
+        first = answer()
+        assert f"减免{months}个月租金" in first.text
+        assert [c.get("phone") for c in first.contacts] == [None]
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("region,unit,phone,source\n黄埔区,区国资局,(000) 1111-2222,测试名录\n", encoding="utf-8")
+    assert run_cli("contacts", "import", str(contacts), env_db=url).returncode == 0
+    assert [c["phone"] for c in answer().contacts] == ["(000) 1111-2222"]
+    db.dispose_engine(url)

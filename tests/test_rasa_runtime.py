@@ -1,0 +1,171 @@
+"""The runtime pieces Rasa is started with: the cached SQL tracker store and the launcher's
+validation fix. Both must behave exactly like the stock Rasa parts they speed up."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.nlu.launch import patch_action_result_validation
+from bot.nlu.tracker_store import CachedSQLTrackerStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+def _events(tracker):
+    return [e.as_dict() for e in tracker.events]
+
+
+def _turn(tracker, text, district=None):
+    """What Rasa appends for one message: the user event, an action, maybe a slot, listen."""
+    tracker.update(UserUttered(text, {"name": "ask_measures", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_find_measures"))
+    if district:
+        tracker.update(SlotSet("district", district))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def _start_session(tracker):
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+
+
+async def _stock_view(path, domain, sender):
+    return await SQLTrackerStore(domain, dialect="sqlite", db=str(path)).retrieve(sender)
+
+
+async def test_cached_store_reads_back_what_stock_rasa_would(tmp_path, domain):
+    db = tmp_path / "tracker.db"
+    store = CachedSQLTrackerStore(domain, dialect="sqlite", db=str(db))
+    tracker = await store.get_or_create_tracker("u1")
+    _start_session(tracker)
+    _turn(tracker, "增城区有什么补贴", "增城区")
+    await store.save(tracker)
+    for i, text in enumerate(["第1条详细说说", "这个找谁", "那天河区呢"]):
+        cached = await store.retrieve("u1")
+        stock = await _stock_view(db, domain, "u1")
+        assert _events(cached) == _events(stock), f"turn {i}: cache differs from the database"
+        _turn(cached, text, "天河区" if "天河" in text else None)
+        await store.save(cached)
+    # a new session (after the session expired): both read back only the latest session
+    tracker = await store.retrieve("u1")
+    time.sleep(0.01)
+    _start_session(tracker)
+    _turn(tracker, "海珠区呢", "海珠区")
+    await store.save(tracker)
+    cached, stock = await store.retrieve("u1"), await _stock_view(db, domain, "u1")
+    assert _events(cached) == _events(stock)
+    assert [e["text"] for e in _events(cached) if e["event"] == "user"] == ["海珠区呢"]
+    assert cached.get_slot("district") == "海珠区"
+
+
+async def test_every_event_is_in_the_database_before_save_returns(tmp_path, domain):
+    """A restart (a new store on the same file) loses nothing."""
+    db = tmp_path / "tracker.db"
+    store = CachedSQLTrackerStore(domain, dialect="sqlite", db=str(db))
+    tracker = await store.get_or_create_tracker("u2")
+    _start_session(tracker)
+    for text in ["你好", "增城区小微企业", "更多"]:
+        _turn(tracker, text)
+        await store.save(tracker)
+        tracker = await store.retrieve("u2")
+    restarted = CachedSQLTrackerStore(domain, dialect="sqlite", db=str(db))
+    again = await restarted.retrieve("u2")
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好", "增城区小微企业", "更多"]
+    assert _events(again) == _events(tracker)
+
+
+async def test_a_turn_that_never_saved_is_not_served_from_the_cache(tmp_path, domain):
+    db = tmp_path / "tracker.db"
+    store = CachedSQLTrackerStore(domain, dialect="sqlite", db=str(db))
+    tracker = await store.get_or_create_tracker("u3")
+    _start_session(tracker)
+    _turn(tracker, "增城区有什么补贴")
+    await store.save(tracker)
+    failed = await store.retrieve("u3")
+    _turn(failed, "这一轮出错了，没有保存")  # e.g. an exception inside Rasa before save
+    nxt = await store.retrieve("u3")
+    assert "这一轮出错了，没有保存" not in [e.text for e in nxt.events if isinstance(e, UserUttered)]
+    assert _events(nxt) == _events(await _stock_view(db, domain, "u3"))
+
+
+async def test_evicted_and_foreign_trackers_are_saved_correctly(tmp_path, domain):
+    db = tmp_path / "tracker.db"
+    store = CachedSQLTrackerStore(domain, dialect="sqlite", db=str(db), cache_size=1)
+    trackers = {}
+    for sender in ["a", "b", "c"]:  # cache of one: a and b are evicted
+        t = await store.get_or_create_tracker(sender)
+        _start_session(t)
+        _turn(t, f"{sender} 第一句")
+        await store.save(t)
+    for sender in ["a", "b", "c"]:
+        t = await store.retrieve(sender)
+        _turn(t, f"{sender} 第二句")
+        await store.save(t)
+        trackers[sender] = t
+    # a tracker the store did not hand out (as the HTTP API's "replace events" builds): no duplicates
+    foreign = DialogueStateTracker.from_dict("a", _events(trackers["a"]), domain.slots)
+    _turn(foreign, "a 第三句")
+    await store.save(foreign)
+    for sender in ["a", "b", "c"]:
+        stock = await _stock_view(db, domain, sender)
+        texts = [e.text for e in stock.events if isinstance(e, UserUttered)]
+        assert texts == [f"{sender} 第一句", f"{sender} 第二句"] + (["a 第三句"] if sender == "a" else [])
+
+
+def test_cache_switches_off_with_several_sanic_workers(tmp_path, domain, monkeypatch):
+    monkeypatch.setenv("SANIC_WORKERS", "2")
+    store = CachedSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert store.cache_size == 0
+
+    async def go():
+        t = await store.get_or_create_tracker("w")
+        _start_session(t)
+        _turn(t, "增城区")
+        await store.save(t)
+        assert await store.retrieve("w") is not t  # read from SQL every time
+    asyncio.run(go())
+
+
+VALID = {"events": [{"event": "slot", "name": "district", "value": "增城区"}],
+         "responses": [{"text": "1. 贷款贴息"}]}
+INVALID = [
+    {"events": "not a list"},
+    {"events": [{"name": "district"}]},  # no "event" key
+    {"events": [{"event": "slot", "name": "district", "value": "x", "timestamp": "yesterday"}]},
+    {"events": [], "responses": "text"},
+]
+
+
+def test_launcher_validation_accepts_and_rejects_exactly_what_rasa_does(monkeypatch):
+    stock = RemoteAction._validate_action_result
+    action = RemoteAction("action_find_measures", None)
+    stock_verdicts = []
+    for payload in [VALID] + INVALID:
+        try:
+            stock_verdicts.append(stock(action, payload))
+        except ValidationError:
+            stock_verdicts.append("rejected")
+    assert stock_verdicts == [True] + ["rejected"] * len(INVALID)
+
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", stock)  # restored after the test
+    patch_action_result_validation()
+    assert RemoteAction._validate_action_result is not stock
+    assert action._validate_action_result(VALID) is True
+    for payload in INVALID:
+        with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+            action._validate_action_result(payload)
