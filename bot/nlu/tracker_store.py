@@ -90,17 +90,20 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             if stored is None:
                 stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+            rows = []
             for event in itertools.islice(tracker.events, stored, len(tracker.events)):
                 new_session = new_session or isinstance(event, SessionStarted)
                 data = event.as_dict()
-                session.add(self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    action_name=data.get("name"),
-                    data=json.dumps(data),
-                ))
+                rows.append({  # the columns stock SQLTrackerStore.save writes
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                })
+            if rows:  # one multi-row INSERT instead of the ORM's unit of work
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         return new_session
 
