@@ -153,8 +153,11 @@ class QueryResult:
 
 def covered_regions(session: Session) -> List[str]:
     """Regions that have at least one document, in document order."""
-    return list(session.execute(select(db.Document.region).group_by(db.Document.region)
-                                .order_by(func.min(db.Document.id))).scalars())
+    cache = _build_cache(session)
+    if "covered_regions" not in cache:
+        cache["covered_regions"] = list(session.execute(
+            select(db.Document.region).group_by(db.Document.region).order_by(func.min(db.Document.id))).scalars())
+    return list(cache["covered_regions"])
 
 
 def find_measures(session: Session, profile: Profile, text: str = "", as_of: Optional[dt.date] = None,
@@ -201,7 +204,10 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     text_score = literal(0.0)
     source = M.__table__
     if qterms:
-        n = session.execute(select(func.count()).select_from(M)).scalar_one() or 1
+        build = _build_cache(session)
+        if "measure_count" not in build:
+            build["measure_count"] = session.execute(select(func.count()).select_from(M)).scalar_one()
+        n = build["measure_count"] or 1
         df = dict(session.execute(select(db.Term.term, func.count(db.Term.measure_id))
                                   .where(db.Term.term.in_(qterms)).group_by(db.Term.term)).all())
         weights = {t: math.log(1 + n / c) for t, c in df.items() if c}
@@ -267,20 +273,26 @@ def get_measure(session: Session, measure_id: int, profile: Optional[Profile] = 
     return found[0] if found else None
 
 
-# What a measure row holds never changes within one build of the database (a rebuild
-# writes a new build_id), so loading it through the ORM — about a dozen SELECTs and
-# ~20 ms per answer — is done once per build and process. Contacts are NOT cached: a
-# person may import a new contact list while the assistant runs.
-_STORED: Dict[Tuple[str, str], Dict[int, dict]] = {}
+# What the documents and measures hold never changes within one build of the database
+# (a rebuild writes a new build_id), so loading a measure through the ORM — about a
+# dozen SELECTs and ~20 ms per answer — is done once per build and process. Contacts
+# are NOT cached: a person may import a new contact list while the assistant runs.
+_BUILDS: Dict[Tuple[str, str], dict] = {}
 
 
-def _build_id(session: Session) -> Optional[str]:
-    return session.execute(select(db.BuildInfo.value).where(db.BuildInfo.key == "build_id")).scalar_one_or_none()
+def _build_cache(session: Session) -> dict:
+    """This process's cache for the database build the session sees (a throwaway dict for
+    a database built before build ids existed)."""
+    cached = session.info.get("build_cache")
+    if cached is None:  # one lookup per session (a session serves one short request)
+        build = session.execute(select(db.BuildInfo.value).where(db.BuildInfo.key == "build_id")).scalar_one_or_none()
+        cached = _BUILDS.setdefault((str(session.get_bind().url), build), {}) if build else {}
+        session.info["build_cache"] = cached
+    return cached
 
 
 def _stored_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
-    build = _build_id(session)
-    cache = _STORED.setdefault((str(session.get_bind().url), build), {}) if build else {}
+    cache = _build_cache(session).setdefault("measures", {})
     missing = [i for i in ids if i not in cache]
     if missing:
         for m in session.execute(select(db.Measure).where(db.Measure.id.in_(missing)).options(

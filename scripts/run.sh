@@ -38,7 +38,7 @@ cat <<MSG
 
 政策助手 is running.
   Chat (REST):      curl -s localhost:5005/webhooks/rest/webhook -d '{"sender":"me","message":"增城区小微企业有什么贷款贴息"}'
-  Shell:            .venv/bin/rasa shell -m $MODEL   (in another terminal)
+  Shell:            .venv/bin/python -m bot.nlu.launch shell -m $MODEL   (in another terminal)
   Web widget demo:  http://127.0.0.1:8081/widget/demo.html
   Assist console:   http://127.0.0.1:8081/   token: $ASSIST_TOKEN
   Rasa HTTP API token: $RASA_TOKEN

@@ -53,7 +53,21 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._idle: "OrderedDict[Text, Tuple[DialogueStateTracker, int]]" = OrderedDict()
         self._checked_out: Dict[Text, Tuple[DialogueStateTracker, int]] = {}
         if self.engine.dialect.name == "sqlite":
-            _use_wal(self.engine)
+            self._keep_sqlite_connection_open()
+
+    def _keep_sqlite_connection_open(self) -> None:
+        """Rasa opens SQLite without a pool: a new connection per read and per save, and in
+        WAL mode closing the last connection checkpoints and deletes the log each time.
+        One pooled connection (Rasa calls the store from its event loop thread only), WAL."""
+        import sqlalchemy as sa
+        from sqlalchemy.pool import QueuePool
+
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4,
+                                       connect_args={"check_same_thread": False})
+        _use_wal(self.engine)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         if not self.cache_size:
@@ -112,15 +126,6 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         start = next(e.timestamp for e in reversed(tracker.events) if isinstance(e, SessionStarted))
         events = [e.as_dict() for e in tracker.events if e.timestamp >= start]
         return DialogueStateTracker.from_dict(tracker.sender_id, events, self.domain.slots)
-
-    def forget(self, sender_id: Optional[Text] = None) -> None:
-        """Drop cached trackers (all, or one conversation); the next read comes from SQL."""
-        if sender_id is None:
-            self._idle.clear()
-            self._checked_out.clear()
-        else:
-            self._idle.pop(sender_id, None)
-            self._checked_out.pop(sender_id, None)
 
 
 def _use_wal(engine: Any) -> None:
