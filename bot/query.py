@@ -286,7 +286,14 @@ def _build_cache(session: Session) -> dict:
     cached = session.info.get("build_cache")
     if cached is None:  # one lookup per session (a session serves one short request)
         build = session.execute(select(db.BuildInfo.value).where(db.BuildInfo.key == "build_id")).scalar_one_or_none()
-        cached = _BUILDS.setdefault((str(session.get_bind().url), build), {}) if build else {}
+        cached = {}
+        if build:
+            url = str(session.get_bind().url)
+            if (url, build) not in _BUILDS:
+                for key in [k for k in _BUILDS if k[0] == url]:  # an older build of this database
+                    del _BUILDS[key]
+                _BUILDS[(url, build)] = {}
+            cached = _BUILDS[(url, build)]
         session.info["build_cache"] = cached
     return cached
 
