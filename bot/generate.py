@@ -86,7 +86,7 @@ def render_lookups() -> str:
     for canonical, surfaces in synonyms.items():
         out.append(f"- synonym: {_yaml_str(canonical)}")
         out.append("  examples: |")
-        for s in sorted(set(surfaces), key=lambda x: -len(x)):
+        for s in sorted(set(surfaces), key=lambda x: (-len(x), x)):  # longest first; fixed order
             out.append(f"    - {s}")
     return "\n".join(out) + "\n"
 
