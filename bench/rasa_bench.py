@@ -43,14 +43,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import yaml
 
 from bot.nlu.model import fingerprint  # the same stamp that decides when the project model retrains
-from bot.nlu.servers import free_port, wait_http
+from bot.nlu.servers import free_port, project_endpoints, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -195,16 +194,12 @@ def time_project_training() -> float:
 
 def ensure_stock_model(reuse: bool = False) -> Dict:
     want = fingerprint(STOCK_INPUTS)
-    if reuse and STOCK_MODEL.exists():
+    fresh = STOCK_STAMP.exists() and STOCK_STAMP.read_text().strip() == want
+    if STOCK_MODEL.exists() and (fresh or reuse):
         info = json.loads(STOCK_INFO.read_text()) if STOCK_INFO.exists() else {}
-        info["cached"] = True
-        info["stale"] = not (STOCK_STAMP.exists() and STOCK_STAMP.read_text().strip() == want)
-        log(f"reusing the stock model ({'inputs changed since' if info['stale'] else 'up to date'})")
-        return info
-    if STOCK_MODEL.exists() and STOCK_STAMP.exists() and STOCK_STAMP.read_text().strip() == want:
-        info = json.loads(STOCK_INFO.read_text()) if STOCK_INFO.exists() else {}
-        info["cached"] = True
-        log(f"stock model up to date ({STOCK_MODEL.relative_to(ROOT)}; trained in "
+        info.update(cached=True, stale=not fresh)
+        log(f"{'reusing' if reuse else 'up to date:'} the stock model {STOCK_MODEL.relative_to(ROOT)} "
+            f"({'inputs changed since it was trained' if not fresh else 'inputs unchanged'}; trained in "
             f"{info.get('train_seconds', '?')} s earlier)")
         return info
     STOCK_DIR.mkdir(parents=True, exist_ok=True)
@@ -243,9 +238,7 @@ class Stack:
         db = self.dir / "measures.db"
         shutil.copy2(measures_db, db)
         if runtime == "project":
-            ep = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-            ep["action_endpoint"]["url"] = f"{self.action_url}/webhook"
-            ep["tracker_store"]["db"] = str(self.dir / "tracker.db")
+            ep = project_endpoints(f"{self.action_url}/webhook", self.dir / "tracker.db")
         else:
             ep = {"action_endpoint": {"url": f"{self.action_url}/webhook"}}
             if runtime == "stock":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.nlu.servers import free_port, wait_http
+from bot.nlu.servers import free_port, project_endpoints, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "policy.tar.gz"
@@ -24,10 +24,7 @@ class Assistant:
         self.port = free_port()
         self.token = "test-token-e2e"
         self.endpoints = tmp / "endpoints.yml"
-        # the production endpoints.yml, pointed at this test's ports and files
-        endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-        endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{self.action_port}/webhook"
-        endpoints["tracker_store"]["db"] = str(tmp / "tracker.db")
+        endpoints = project_endpoints(f"http://127.0.0.1:{self.action_port}/webhook", tmp / "tracker.db")
         self.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
         self.env = dict(os.environ, DATABASE_URL=db_url, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3",
                         PYTHONPATH=str(ROOT))

@@ -1,4 +1,5 @@
-"""Starting the Rasa and action servers from scripts: a free port, and waiting until one answers.
+"""Starting the Rasa and action servers from scripts: the production endpoints on other
+ports and files, a free port, and waiting until a server answers.
 
 Shared by the end-to-end tests and the benchmarks, which both run real servers.
 """
@@ -9,6 +10,20 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_endpoints(action_url: str, tracker_db: Path) -> dict:
+    """The production endpoints.yml (tracker store, selective domain …) pointed at this
+    action server and tracker database, so tests and benchmarks run what `make run` runs."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = action_url
+    endpoints["tracker_store"]["db"] = str(tracker_db)
+    return endpoints
 
 
 def free_port() -> int:
