@@ -12,7 +12,7 @@ import copy
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -153,11 +153,8 @@ class QueryResult:
 
 def covered_regions(session: Session) -> List[str]:
     """Regions that have at least one document, in document order."""
-    cache = _build_cache(session)
-    if "covered_regions" not in cache:
-        cache["covered_regions"] = list(session.execute(
-            select(db.Document.region).group_by(db.Document.region).order_by(func.min(db.Document.id))).scalars())
-    return list(cache["covered_regions"])
+    return list(_per_build(session, "covered_regions", lambda: list(session.execute(
+        select(db.Document.region).group_by(db.Document.region).order_by(func.min(db.Document.id))).scalars())))
 
 
 def find_measures(session: Session, profile: Profile, text: str = "", as_of: Optional[dt.date] = None,
@@ -204,10 +201,8 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     text_score = literal(0.0)
     source = M.__table__
     if qterms:
-        build = _build_cache(session)
-        if "measure_count" not in build:
-            build["measure_count"] = session.execute(select(func.count()).select_from(M)).scalar_one()
-        n = build["measure_count"] or 1
+        n = _per_build(session, "measure_count",
+                       lambda: session.execute(select(func.count()).select_from(M)).scalar_one()) or 1
         df = dict(session.execute(select(db.Term.term, func.count(db.Term.measure_id))
                                   .where(db.Term.term.in_(qterms)).group_by(db.Term.term)).all())
         weights = {t: math.log(1 + n / c) for t, c in df.items() if c}
@@ -298,8 +293,16 @@ def _build_cache(session: Session) -> dict:
     return cached
 
 
+def _per_build(session: Session, key: str, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per database build and process."""
+    cache = _build_cache(session)
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def _stored_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
-    cache = _build_cache(session).setdefault("measures", {})
+    cache = _per_build(session, "measures", dict)
     missing = [i for i in ids if i not in cache]
     if missing:
         for m in session.execute(select(db.Measure).where(db.Measure.id.in_(missing)).options(
@@ -336,7 +339,6 @@ def _stored_fields(m: db.Measure) -> dict:
             validity_source=m.validity_source, validity_text=doc.validity_text,
             sizes=tags.get("size", []), industries=tags.get("industry", []), districts=tags.get("district", []),
             topics=tags.get("topic", []), qualifications=tags.get("qualification", [])),
-        "valid_until": m.valid_until,
         "units": [_unit_fields(mu.unit, mu.role) for mu in m.units],
         "document_contact": _unit_fields(doc.contact_unit, "document_contact") if doc.contact_unit else None,
         "document_contact_text": doc.contact_text,
@@ -363,7 +365,7 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
         hot = lex.hotline(fields["region"])
         out.append(MeasureResult(
             **copy.deepcopy(fields),  # callers may edit their results; the cache stays as stored
-            expired=None if m["valid_until"] is None else m["valid_until"] < as_of,
+            expired=None if fields["valid_until"] is None else dt.date.fromisoformat(fields["valid_until"]) < as_of,
             region_match=_region_match(profile, fields["districts"], lex),
             contacts=[asdict(_unit_info(u, contacts)) for u in m["units"]],
             document_contact=({**asdict(doc_contact), "text": m["document_contact_text"]} if doc_contact else None),
