@@ -1,10 +1,14 @@
-"""`rasa` with the project's runtime fix applied: ``python -m bot.nlu.launch run -m … ``.
+"""`rasa` with the project's runtime fixes applied: ``python -m bot.nlu.launch run -m … ``.
 
-Rasa 3.6 checks every action-server reply with ``jsonschema.validate(result, schema)``,
+1. Rasa 3.6 checks every action-server reply with ``jsonschema.validate(result, schema)``,
 which first re-validates the (large, draft 2020-12) schema itself against its
 metaschema: about 50 ms of CPU per custom-action call on our 2-core machine, the single
 largest cost of a turn. Here the validator is built once at start-up — the same
 schema and the same errors, so a malformed reply is still rejected exactly as before.
+
+2. The predict graph (NLU pipeline, policies) runs on ``SequentialGraphRunner``
+(bot/nlu/graph_runner.py) instead of dask's scheduler: the same nodes in the same
+order, without re-planning the graph for every message.
 
 `make run`, the end-to-end tests and the benchmark all start Rasa through this module,
 so what is measured is what runs. Any other `rasa` command line works unchanged
@@ -43,8 +47,22 @@ def patch_action_result_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def patch_graph_runner() -> None:
+    """Load models for serving with the sequential runner (training keeps dask)."""
+    import rasa.core.processor
+    from bot.nlu.graph_runner import SequentialGraphRunner
+
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+
+
+def patch_runtime() -> None:
+    """Every fix above; what `make run`, the tests and the benchmark start Rasa with."""
     patch_action_result_validation()
+    patch_graph_runner()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    patch_runtime()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa"] + list(sys.argv[1:] if argv is None else argv)
