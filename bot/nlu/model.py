@@ -16,7 +16,7 @@ from typing import Sequence
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "policy.tar.gz"
 STAMP = ROOT / "models" / "policy.inputs.sha256"
-INPUTS = ["config.yml", "domain.yml", "data", "bot/nlu/dictionary", "bot/nlu/normalizer.py", "bot/textnorm.py"]
+INPUTS = ["config.yml", "domain.yml", "data", "bot/nlu/dictionary", "bot/nlu/normalizer.py", "bot/nlu/intent_classifier.py", "bot/textnorm.py"]
 
 
 def fingerprint(names: Sequence[str] = tuple(INPUTS)) -> str:
