@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Optional
 
 from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        create_engine)
+                        create_engine, event)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.orm import Session, declarative_base, relationship, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,15 +182,45 @@ def sqlite_path(url: str) -> Optional[Path]:
 _ENGINES: dict = {}
 
 
+def _file_identity(path: Path) -> Optional[tuple]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _reconnect_after_rebuild(engine: Engine, path: Path) -> None:
+    """Pooled SQLite connections stay open between answers (opening one and reading the
+    schema again was ~1 ms of every action). A rebuild swaps in a new file with one
+    rename (bot/build.py), and an open connection would go on reading the old one, so a
+    connection whose file is no longer the one at ``path`` is dropped at checkout and the
+    pool opens a fresh one (SQLAlchemy's disconnect-handling pattern)."""
+    @event.listens_for(engine, "connect")
+    def remember_file(dbapi_connection, record):
+        record.info["file"] = _file_identity(path)
+
+    @event.listens_for(engine, "checkout")
+    def check_file(dbapi_connection, record, proxy):
+        if record.info.get("file") != _file_identity(path):
+            raise DisconnectionError("the database file was replaced (rebuilt) or removed")
+
+
 def get_engine(url: Optional[str] = None) -> Engine:
     url = database_url(url)
     if url not in _ENGINES:
         kwargs = {"future": True}
+        path = sqlite_path(url)
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False}
+            if path is not None:
+                kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10)
         else:
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
-        _ENGINES[url] = create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        if path is not None:
+            _reconnect_after_rebuild(engine, path)
+        _ENGINES[url] = engine
     return _ENGINES[url]
 
 
