@@ -7,8 +7,8 @@ largest cost of a turn. Here the validator is built once at start-up — the sam
 schema and the same errors, so a malformed reply is still rejected exactly as before.
 
 2. The predict graph (NLU pipeline, policies) runs on ``SequentialGraphRunner``
-(bot/nlu/graph_runner.py) instead of dask's scheduler: the same nodes in the same
-order, without re-planning the graph for every message.
+(bot/nlu/graph_runner.py) instead of dask's scheduler: the same nodes, each after the
+nodes it needs, in an order planned once instead of for every message.
 
 `make run`, the end-to-end tests and the benchmark all start Rasa through this module,
 so what is measured is what runs. Any other `rasa` command line works unchanged
