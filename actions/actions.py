@@ -130,8 +130,8 @@ class ActionHumanHandoff(Action):
         return "action_human_handoff"
 
     async def run(self, dispatcher, tracker, domain):
-        question = tracker.get_slot("last_question") or _text(tracker)
-        return await _run(dispatcher, tracker, service.handoff, _slots(tracker), question, _shown(tracker))
+        # the enterprise's question, also when it asks for a person before the form is done
+        return await _run(dispatcher, tracker, service.handoff, _slots(tracker), _question(tracker), _shown(tracker))
 
 
 class ValidateProfileForm(FormValidationAction):

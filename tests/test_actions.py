@@ -5,7 +5,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionFindMeasures, ActionLeadUnit, ValidateProfileForm
+from actions.actions import ActionFindMeasures, ActionHumanHandoff, ActionLeadUnit, ValidateProfileForm
 
 
 def tracker(slots, text="", entities=()):
@@ -56,3 +56,20 @@ async def test_the_question_is_the_one_that_started_the_form(db_url, monkeypatch
     first = d.messages[0]["text"].split("\n2. ")[0]
     assert "总额最高20万元" in first and "第（二）条第3项" in first  # the loan-interest measure comes first
     assert {e["name"]: e["value"] for e in slot_events}["last_question"] == "增城区小微企业有什么贷款贴息"
+
+
+async def test_handoff_before_the_form_is_done_carries_the_question(db_url, monkeypatch):
+    """Asking for a person while the form still waits for the district: the agent's summary
+    has the enterprise's question, not "转人工"."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    events = [
+        {"event": "user", "text": "有什么稳岗补贴", "parse_data": {"intent": {"name": "ask_measures"}}},
+        {"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "human_handoff"}}},
+    ]
+    t = Tracker("u3", {"topic": "稳岗用工", "requested_slot": "district"},
+                {"text": "转人工", "intent": {"name": "human_handoff"}, "entities": []}, events, False, None,
+                {"name": "profile_form"}, "action_listen")
+    d = CollectingDispatcher()
+    await ActionHumanHandoff().run(d, t, {})
+    summary = d.messages[-1]["text"]
+    assert "转人工摘要" in summary and "诉求：有什么稳岗补贴" in summary
