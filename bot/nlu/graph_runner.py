@@ -15,13 +15,11 @@ runners on the same model and messages and compares them. Training keeps dask.
 """
 from __future__ import annotations
 
-import logging
+from graphlib import TopologicalSorter
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
-
-logger = logging.getLogger(__name__)
 
 
 class SequentialGraphRunner(DaskGraphRunner):
@@ -37,21 +35,10 @@ class SequentialGraphRunner(DaskGraphRunner):
         order = self._orders.get(targets)
         if order is None:
             nodes = self._graph_schema.minimal_graph_schema(list(targets)).nodes
-            order, done = [], set()
-
-            def visit(name: Text, path: Tuple[Text, ...] = ()) -> None:
-                if name in done or name not in nodes:  # visited, or an input placeholder
-                    return
-                if name in path:
-                    raise GraphRunError(f"Cycle in the graph at node '{name}'.")
-                needs = tuple(nodes[name].needs.values())
-                for parent in needs:
-                    visit(parent, path + (name,))
-                done.add(name)
-                order.append((name, needs))
-
-            for name in nodes:  # schema order, as written by Rasa's graph converter
-                visit(name)
+            parents = {name: [n for n in node.needs.values() if n in nodes]  # inputs are not nodes
+                       for name, node in nodes.items()}
+            order = [(name, tuple(nodes[name].needs.values()))
+                     for name in TopologicalSorter(parents).static_order()]
             self._orders[targets] = order
         return order
 
@@ -60,14 +47,8 @@ class SequentialGraphRunner(DaskGraphRunner):
         """Runs the graph (see ``GraphRunner.run``); same inputs, outputs and errors."""
         run_targets = tuple(targets if targets else self._graph_schema.target_names)
         order = self._order(run_targets)
-        results: Dict[Text, Any] = {}
-        for input_name, input_value in (inputs or {}).items():
-            if isinstance(input_value, str) and input_value in self._graph_schema.nodes:
-                raise GraphRunError(
-                    f"Input value '{input_value}' clashes with a node name. Make sure "
-                    f"that none of the input names passed to the `run` method are the "
-                    f"same as node names in the graph schema.")
-            results[input_name] = (input_name, input_value)
+        results: Dict[Text, Any] = dict.fromkeys(name for name, _ in order)
+        self._add_inputs_to_graph(inputs, results)  # dask's own check that no input shadows a node
         try:
             for name, needs in order:
                 # a need nobody provides is passed as its bare name, as dask does;
