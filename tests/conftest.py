@@ -38,3 +38,15 @@ def assistant(tmp_path_factory, db_url):
     a = Assistant(tmp_path_factory.mktemp("e2e"), db_url)
     yield a
     a.stop()
+
+
+@pytest.fixture(scope="session")
+def trained_processor():
+    """Rasa's MessageProcessor for the trained model, loaded once (TensorFlow makes a load
+    cost ~20 s) for the tests that compare our components with Rasa's on real features."""
+    from rasa.core.agent import Agent
+
+    from tests.servers import MODEL
+    if not MODEL.exists():
+        pytest.skip("no trained model (run scripts/test.sh)")
+    return Agent.load(str(MODEL)).processor

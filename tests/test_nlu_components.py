@@ -6,23 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_rasa_project import MODEL, examples, needs_model
+from tests.test_rasa_project import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 AWKWARD = ["", "😀😀", "'; DROP TABLE measures; --", "海珠區個體戶有冇社保補貼？？", "a" * 2000, "ｈｅｌｌｏ　ＡＢＣ"]
 
 
 @pytest.mark.slow
-@needs_model
-def test_sentence_rows_are_the_matrix_stock_logistic_regression_builds():
-    from rasa.core.agent import Agent
+def test_sentence_rows_are_the_matrix_stock_logistic_regression_builds(trained_processor):
     from rasa.core.channels import UserMessage
     from rasa.engine.constants import PLACEHOLDER_MESSAGE
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 
     from bot.nlu.intent_classifier import SentenceLogisticRegressionClassifier
 
-    runner = Agent.load(str(MODEL)).processor.graph_runner
+    runner = trained_processor.graph_runner
     nodes = runner._graph_schema.nodes
     classifier = next(name for name, node in nodes.items() if node.uses is SentenceLogisticRegressionClassifier)
     featurized = nodes[classifier].needs["messages"]  # the messages as the classifier receives them

@@ -173,8 +173,6 @@ def test_launcher_validation_accepts_and_rejects_exactly_what_rasa_does(monkeypa
 
 
 # --------------------------------------------------------------------------- graph runner
-MODEL = ROOT / "models" / "policy.tar.gz"
-
 # What the runner is compared on: the bench's conversations plus awkward input.
 CONVERSATIONS = [
     ["增城区小微企业有什么贷款贴息", "跳过", "第1条详细说说", "这个找谁", "还有效吗", "那天河区呢", "更多"],
@@ -195,39 +193,41 @@ def _sequential_twin(dask_runner):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (run scripts/test.sh)")
-async def test_sequential_runner_gives_what_dask_gives():
+async def test_sequential_runner_gives_what_dask_gives(trained_processor):
     """Same parses (intent ranking, entities, confidences) and same next-action
     predictions, turn by turn, as Rasa's DaskGraphRunner on the same model."""
-    from rasa.core.agent import Agent
     from rasa.core.channels import UserMessage
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    processor = Agent.load(str(MODEL)).processor
+    processor = trained_processor
     dask_runner = processor.graph_runner
     assert type(dask_runner) is DaskGraphRunner
     seq_runner = _sequential_twin(dask_runner)
     predictions = 0
-    for n, script in enumerate(CONVERSATIONS):
-        sender = f"runner-{n}"
-        for text in script:
-            message = UserMessage(text, sender_id=sender)
-            processor.graph_runner = dask_runner
-            stock_parse = await processor.parse_message(message)
-            processor.graph_runner = seq_runner
-            assert await processor.parse_message(message) == stock_parse, text
-            tracker = await processor.log_message(message)  # parses again (sequential) and stores the turn
-            for _ in range(4):  # the actions Rasa would run before listening again
+    try:
+        for n, script in enumerate(CONVERSATIONS):
+            sender = f"runner-{n}"
+            for text in script:
+                message = UserMessage(text, sender_id=sender)
                 processor.graph_runner = dask_runner
-                stock = processor._predict_next_with_tracker(tracker)
+                stock_parse = await processor.parse_message(message)
                 processor.graph_runner = seq_runner
-                ours = processor._predict_next_with_tracker(tracker)
-                assert (ours.max_confidence_index, ours.probabilities, ours.policy_name, ours.events) == \
-                       (stock.max_confidence_index, stock.probabilities, stock.policy_name, stock.events), text
-                predictions += 1
-                action = processor.domain.action_names_or_texts[stock.max_confidence_index]
-                if action == "action_listen":
-                    break
-                tracker.update(ActionExecuted(action, policy=stock.policy_name, confidence=max(stock.probabilities)))
-            tracker.update(ActionExecuted("action_listen"))
+                assert await processor.parse_message(message) == stock_parse, text
+                tracker = await processor.log_message(message)  # parses again (sequential) and stores the turn
+                for _ in range(4):  # the actions Rasa would run before listening again
+                    processor.graph_runner = dask_runner
+                    stock = processor._predict_next_with_tracker(tracker)
+                    processor.graph_runner = seq_runner
+                    ours = processor._predict_next_with_tracker(tracker)
+                    assert (ours.max_confidence_index, ours.probabilities, ours.policy_name, ours.events) == \
+                           (stock.max_confidence_index, stock.probabilities, stock.policy_name, stock.events), text
+                    predictions += 1
+                    action = processor.domain.action_names_or_texts[stock.max_confidence_index]
+                    if action == "action_listen":
+                        break
+                    tracker.update(ActionExecuted(action, policy=stock.policy_name,
+                                                  confidence=max(stock.probabilities)))
+                tracker.update(ActionExecuted("action_listen"))
+    finally:
+        processor.graph_runner = dask_runner  # the processor is shared by the session's tests
     assert predictions >= 20
