@@ -1,10 +1,14 @@
-"""Real servers for end-to-end tests: action server + Rasa server on free ports."""
+"""Real servers for end-to-end tests: action server + Rasa server on free ports.
+
+Started as scripts/run.sh starts them: secrets (Rasa's API token, the widget's session
+key, the action server's shared secret) in the environment, never on the command line."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,8 +30,13 @@ class Assistant:
         self.endpoints = tmp / "endpoints.yml"
         endpoints = project_endpoints(f"http://127.0.0.1:{self.action_port}/webhook", tmp / "tracker.db")
         self.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+        self.widget_secret = "test-widget-secret"
+        self.action_secret = "test-action-secret"
         self.env = dict(os.environ, DATABASE_URL=db_url, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3",
-                        PYTHONPATH=str(ROOT))
+                        PYTHONPATH=str(ROOT), RASA_TOKEN=self.token, WIDGET_SECRET=self.widget_secret,
+                        ACTION_SERVER_SECRET=self.action_secret)
+        for name in ("RASA_REST_TOKEN", "RASA_HOST", "ACTION_HOST", "SANIC_HOST"):
+            self.env.pop(name, None)
         self.procs = []
         self.start_actions()
         self.start_rasa()
@@ -44,9 +53,9 @@ class Assistant:
         wait_http(f"http://127.0.0.1:{self.action_port}/health", p)
 
     def start_rasa(self):
-        self.rasa = self._spawn(["run", "-m", str(MODEL), "--port", str(self.port), "--enable-api", "--auth-token",
-                                 self.token, "--cors", "*", "--credentials", str(ROOT / "credentials.yml"), "--endpoints",
-                                 str(self.endpoints)], "rasa.log")
+        self.rasa = self._spawn(["run", "-m", str(MODEL), "--port", str(self.port), "--enable-api", "--cors", "*",
+                                 "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(self.endpoints)],
+                                "rasa.log")
         wait_http(f"http://127.0.0.1:{self.port}/", self.rasa)
 
     def restart_rasa(self):
@@ -61,6 +70,35 @@ class Assistant:
         with urllib.request.urlopen(req, timeout=60) as resp:
             replies = json.loads(resp.read())
         return "\n".join(r.get("text", "") for r in replies)
+
+    def post(self, path: str, body, headers: dict = None, timeout: float = 60):
+        """POST ``body`` (bytes as they are, anything else as JSON) → (status, parsed JSON or raw bytes).
+        4xx/5xx are returned, not raised."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            status, raw = err.code, err.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw
+
+    def widget_session(self) -> str:
+        status, body = self.post("/webhooks/widget/session", b"")
+        assert status == 200, body
+        return body["session"]
+
+    def widget_say(self, session: str, message: str) -> str:
+        status, replies = self.post("/webhooks/widget/webhook", {"sender": session, "message": message})
+        assert status == 200, replies
+        return "\n".join(r.get("text", "") for r in replies)
+
+    def alive(self) -> bool:
+        return self.rasa.poll() is None
 
     def parse(self, text: str, token: str = None):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/model/parse?token={token or self.token}",

@@ -17,19 +17,32 @@ a new session the cached tracker is rebuilt from that session's events only, exa
 what stock Rasa would read back.
 
 Not for several Rasa processes sharing one database (each would hold its own stale
-copy): `endpoints.scaled.yml` uses Rasa's plain SQL store, and the cache switches itself
-off when Sanic runs more than one worker or an event broker is configured.
+copy): `endpoints.scaled.yml` uses :class:`GuardedSQLTrackerStore` (Rasa's SQL store
+without the exit below), and the cache switches itself off when Sanic runs more than
+one worker or an event broker is configured.
+
+Both stores fix a fault of stock SQLTrackerStore: its ``session_scope`` takes *any*
+ValueError raised while a session is open for a missing PostgreSQL schema and calls
+``sys.exit``. A sender id with a lone surrogate (``"\\udc80"``) raises exactly that
+(UnicodeEncodeError is a ValueError) — one request stopped the whole assistant. Here
+the error is raised as :class:`TrackerStoreError`: the conversation it belongs to gets
+the apology (``bot.channels.rest.answer_or_apologise``), every other one carries on.
+
+A SQLite tracker file is created readable by its owner only (0600): it holds every
+message of every conversation.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Text, Tuple
+from pathlib import Path
+from typing import Any, Dict, Generator, Optional, Text, Tuple
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -39,7 +52,48 @@ logger = logging.getLogger(__name__)
 DEFAULT_CACHE_SIZE = 2000  # conversations; a tracker of a 20-turn conversation is ~100 KB in memory
 
 
-class CachedSQLTrackerStore(SQLTrackerStore):
+class TrackerStoreError(RuntimeError):
+    """Reading or writing one conversation failed (not a ValueError: see the module doc)."""
+
+
+def private_sqlite_file(dialect: Optional[str], host: Optional[str], db: Optional[str]) -> None:
+    """Create the SQLite file 0600 before SQLAlchemy does (it would use the umask, 0644
+    by default), and tighten an existing one."""
+    if (dialect or "sqlite") != "sqlite" or host or not db or db == ":memory:":
+        return
+    path = Path(db)
+    if path.parent and not path.parent.exists():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+
+
+class GuardedSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQLTrackerStore whose errors never exit the process; SQLite file 0600."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        private_sqlite_file(kwargs.get("dialect", "sqlite"), kwargs.get("host"), kwargs.get("db", "rasa.db"))
+        super().__init__(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as e:  # what stock exits for: a configured schema that is missing
+                raise TrackerStoreError(f"PostgreSQL schema '{e}' not found (create it or unset POSTGRESQL_SCHEMA)") \
+                    from None
+            try:
+                yield session
+            except ValueError as e:
+                # e.g. a string the database driver cannot encode; the message would quote it
+                raise TrackerStoreError(f"tracker store refused a value ({type(e).__name__})") from None
+        finally:
+            session.close()
+
+
+class CachedSQLTrackerStore(GuardedSQLTrackerStore):
     """SQLTrackerStore with a write-through, check-out/check-in cache of recent trackers."""
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
