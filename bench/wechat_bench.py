@@ -1,6 +1,7 @@
 """Latency of the WeChat channel's passive reply under concurrent users.
 
     .venv/bin/python -m bench.wechat_bench [--users 20] [--rounds 25] [--stub-ms 20] [--safe]
+                                           [--store memory|sql|redis]
 
 Starts a server in a subprocess, as `rasa run` would (one Sanic worker, the
 channel mounted by Rasa's `register`, an `on_new_message` stub that answers in
@@ -11,7 +12,9 @@ every reply is addressed to its sender and carries its answer.
 
 What it measures is the channel's own overhead (signature, XML, dedup store,
 task scheduling, HTTP) around a fixed-time answer; Rasa's NLU and policies come
-on top.
+on top. ``--store`` picks the duplicate filter: ``sql`` (what ``rasa run`` uses
+by default: a SQLite table in a temporary file), ``redis`` (``REDIS_URL``), or
+``memory`` (in-process, the baseline).
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ APPID = "wx5f2c8e7a1b3d4c6e"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 ACCOUNT = "gh_3f9a2c1b7e54"
 MSGIDS = itertools.count(24700000000000000)  # unique across warm-up and run, as WeChat's are
+NONCES = itertools.count(1000000000 + os.getpid() % 1000 * 1000000)
 QUESTIONS = [
     "增城区的小微企业有哪些租金减免？",
     "天河区制造业贷款贴息怎么申请？",
@@ -41,7 +45,7 @@ QUESTIONS = [
 
 
 # --------------------------------------------------------------------------- server side
-def serve(port: int, stub_ms: float) -> None:
+def serve(port: int, stub_ms: float, store: str = "memory") -> None:
     from types import SimpleNamespace
 
     from rasa.core.channels.channel import register
@@ -57,7 +61,16 @@ def serve(port: int, stub_ms: float) -> None:
     app = Sanic("wechat_bench", configure_logging=False)
     app.config.MOTD = False
     app.ctx.agent = SimpleNamespace(handle_message=on_new_message)
-    register([WeChatInput(TOKEN, appid=APPID, encoding_aes_key=AES_KEY)], app, route="/webhooks/")
+    from bot.channels.dedup import InMemoryDedupStore, store_from_settings
+    if store == "memory":
+        dedup = InMemoryDedupStore()
+    else:
+        import tempfile
+        dedup = store_from_settings(os.environ["REDIS_URL"] if store == "redis" else None,
+                                    f"sqlite:///{tempfile.mkdtemp()}/channels.db")
+    # allow_plain: one server measures both modes
+    register([WeChatInput(TOKEN, appid=APPID, encoding_aes_key=AES_KEY, allow_plain=True, dedup_store=dedup)],
+             app, route="/webhooks/")
     app.run(host="127.0.0.1", port=port, access_log=False, workers=1)
 
 
@@ -101,7 +114,7 @@ async def run_clients(base: str, users: int, rounds: int, safe: bool) -> Tuple[L
         openid = f"oBench{n:04d}" + "x" * 18
         for r in range(rounds):
             q = QUESTIONS[(n + r) % len(QUESTIONS)]
-            ts, nonce = str(int(time.time())), str(1000000 + n * 100 + r)
+            ts, nonce = str(int(time.time())), str(next(NONCES))  # a fresh nonce per request, as WeChat
             signer = WeChatSigner()
             signer.add_data(TOKEN, ts, nonce)
             params = {"signature": signer.signature, "timestamp": ts, "nonce": nonce, "openid": openid}
@@ -154,16 +167,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--stub-ms", type=float, default=20.0)
     ap.add_argument("--safe", action="store_true", help="safe (AES) mode instead of plain")
+    ap.add_argument("--store", choices=["memory", "sql", "redis"], default="memory",
+                    help="duplicate filter (redis needs REDIS_URL)")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve, args.stub_ms)
+        serve(args.serve, args.stub_ms, args.store)
         return
 
     port = free_port()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.wechat_bench", "--serve", str(port), "--stub-ms", str(args.stub_ms)],
+        [sys.executable, "-m", "bench.wechat_bench", "--serve", str(port), "--stub-ms", str(args.stub_ms),
+         "--store", args.store],
         cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -180,7 +196,7 @@ def main() -> None:
         proc.wait(10)
     ms = [x * 1000 for x in lat]
     mode = "safe (AES)" if args.safe else "plain"
-    print(f"WeChat channel, {mode} mode: {args.users} concurrent users x {args.rounds} messages, "
+    print(f"WeChat channel, {mode} mode, duplicate filter {args.store}: {args.users} concurrent users x {args.rounds} messages, "
           f"stub answers in {args.stub_ms:.0f} ms")
     print(f"  requests {len(ms)}, wrong/failed replies {errors}, {len(ms) / wall:.0f} req/s")
     print(f"  request -> passive reply: p50 {statistics.median(ms):.1f} ms, p95 {pct(ms, 95):.1f} ms, "

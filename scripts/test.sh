@@ -44,4 +44,7 @@ if [ -z "${NO_POSTGRES:-}" ]; then
   run_postgres_tests
 fi
 echo "== tests (SQLite, the embedded default)"
-$PY -m pytest -q -p no:cacheprovider "$@"
+source scripts/redis.sh  # a throwaway Redis for the shared duplicate filter's tests (skipped without one)
+start_redis || echo "no Redis server: the Redis tests will be skipped"
+rc=0; $PY -m pytest -q -p no:cacheprovider "$@" || rc=$?
+stop_redis; exit $rc

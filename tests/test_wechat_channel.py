@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import random
 import socket
 import threading
 import time
 import urllib.parse
+import uuid
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional
 
@@ -219,10 +222,13 @@ async def http():
         yield session
 
 
-def wechat_channel(**kw: Any) -> WeChatInput:
+def wechat_channel(safe: bool = False, **kw: Any) -> WeChatInput:
+    """A plain-mode account (no AES key) unless `safe`."""
     kw.setdefault("reply_budget_seconds", 1.0)
     kw.setdefault("followup_delay_seconds", 0.0)
-    return WeChatInput(TOKEN, appid=APPID, encoding_aes_key=AES_KEY, **kw)
+    if safe:
+        kw.setdefault("encoding_aes_key", AES_KEY)
+    return WeChatInput(TOKEN, appid=APPID, **kw)
 
 
 def kf(api: FakeWeChatApi) -> WeChatCustomerService:
@@ -268,13 +274,23 @@ def event_xml(event: str, openid: str = OPENID) -> str:
             "</xml>").format(to=ACCOUNT, frm=openid, t=int(time.time()), e=event)
 
 
-def plain_params(openid: str = OPENID, token: str = TOKEN) -> Dict[str, str]:
-    timestamp, nonce = str(int(time.time())), "1397561042"
+_nonces = random.Random(20240611)
+
+
+def new_nonce() -> str:
+    """WeChat draws a fresh nonce for every request it signs."""
+    return str(_nonces.randrange(10**9, 10**10))
+
+
+def plain_params(openid: str = OPENID, token: str = TOKEN, timestamp: Optional[str] = None,
+                 nonce: Optional[str] = None) -> Dict[str, str]:
+    timestamp, nonce = timestamp or str(int(time.time())), nonce or new_nonce()
     return {"signature": sign(timestamp, nonce, token), "timestamp": timestamp, "nonce": nonce, "openid": openid}
 
 
-async def post_plain(http: aiohttp.ClientSession, url: str, xml: str, openid: str = OPENID, **params: str):
-    q = {**plain_params(openid), **params}
+async def post_plain(http: aiohttp.ClientSession, url: str, xml: str, openid: str = OPENID,
+                     timestamp: Optional[str] = None, **params: str):
+    q = {**plain_params(openid, timestamp=timestamp), **params}
     async with http.post(url, params=q, data=xml.encode("utf-8"),
                          headers={"Content-Type": "text/xml"}) as resp:
         return resp.status, await resp.text()
@@ -424,8 +440,8 @@ def wechat_encrypt(xml: str, timestamp: str, nonce: str) -> Dict[str, str]:
     return {"body": body, "msg_signature": envelope["MsgSignature"]}
 
 
-async def post_safe(http, url, xml, msg_signature: Optional[str] = None):
-    timestamp, nonce = str(int(time.time())), "1320562132"
+async def post_safe(http, url, xml, msg_signature: Optional[str] = None, timestamp: Optional[str] = None):
+    timestamp, nonce = timestamp or str(int(time.time())), new_nonce()
     enc = wechat_encrypt(xml, timestamp, nonce)
     q = {"signature": sign(timestamp, nonce), "timestamp": timestamp, "nonce": nonce, "openid": OPENID,
          "encrypt_type": "aes", "msg_signature": msg_signature or enc["msg_signature"]}
@@ -435,7 +451,7 @@ async def post_safe(http, url, xml, msg_signature: Optional[str] = None):
 
 async def test_safe_mode_round_trip(serve, http):
     stub = StubRasa()
-    url = serve(wechat_channel(), stub)
+    url = serve(wechat_channel(safe=True), stub)
     status, body = await post_safe(http, url, text_xml(QUESTION))
     assert status == 200
     envelope = reply_of(body)
@@ -449,15 +465,15 @@ async def test_safe_mode_round_trip(serve, http):
 
 async def test_safe_mode_forged_msg_signature_is_403(serve, http):
     stub = StubRasa()
-    url = serve(wechat_channel(), stub)
+    url = serve(wechat_channel(safe=True), stub)
     status, _ = await post_safe(http, url, text_xml(QUESTION), msg_signature="0" * 40)
     assert status == 403 and stub.calls == []
 
 
 async def test_safe_mode_garbage_payload_is_400(serve, http):
     stub = StubRasa()
-    url = serve(wechat_channel(), stub)
-    timestamp, nonce = str(int(time.time())), "1320562132"
+    url = serve(wechat_channel(safe=True), stub)
+    timestamp, nonce = str(int(time.time())), new_nonce()
     bogus = "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
     body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{bogus}]]></Encrypt></xml>"
     q = {"timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes",
@@ -611,7 +627,7 @@ async def test_wecom_url_verification(serve, http):
 async def test_wecom_encrypted_message_round_trip(serve, http):
     stub = StubRasa()
     url = serve(wecom_channel(), stub)
-    timestamp, nonce = str(int(time.time())), "1372623149"
+    timestamp, nonce = str(int(time.time())), new_nonce()
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
     envelope = reply_of(crypto.encrypt_message(wecom_text_xml("珠海市高新区有哪些稳岗补贴？"), nonce, timestamp))
     body = ("<xml><ToUserName><![CDATA[{corp}]]></ToUserName>\n<AgentID><![CDATA[{agent}]]></AgentID>\n"
@@ -637,7 +653,7 @@ async def test_wecom_late_answer_via_app_message(serve, http, fake_api):
     sender = WeComAppMessenger(CORP_ID, SECRET, AGENT_ID, fake_api.base)
     stub = StubRasa(slow=0.6)
     url = serve(wecom_channel(reply_budget_seconds=0.2, sender=sender), stub)
-    timestamp, nonce = str(int(time.time())), "1372623149"
+    timestamp, nonce = str(int(time.time())), new_nonce()
     crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
     envelope = reply_of(crypto.encrypt_message(wecom_text_xml("慢：南沙区研发补助"), nonce, timestamp))
     body = f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
@@ -648,3 +664,181 @@ async def test_wecom_late_answer_via_app_message(serve, http, fake_api):
     assert sent == {"touser": WECOM_USER, "msgtype": "text", "agentid": int(AGENT_ID),
                     "text": {"content": echo_answer("慢：南沙区研发补助")}}
     assert fake_api.token_requests == [{"corpid": CORP_ID, "corpsecret": SECRET}]
+
+
+def wecom_post_params(xml: str, timestamp: Optional[str] = None) -> Dict[str, Any]:
+    """Body and query of an encrypted WeCom callback, as WeCom sends them."""
+    timestamp, nonce = timestamp or str(int(time.time())), new_nonce()
+    envelope = reply_of(WeComCrypto(TOKEN, AES_KEY, CORP_ID).encrypt_message(xml, nonce, timestamp))
+    body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><AgentID><![CDATA[{AGENT_ID}]]></AgentID>"
+            f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
+    return {"params": {"msg_signature": envelope["MsgSignature"], "timestamp": timestamp, "nonce": nonce},
+            "data": body.encode()}
+
+
+# --------------------------------------------------------------------------- signatures: age, reuse, plain vs safe
+@pytest.mark.parametrize("age", [-400, 301, 365 * 24 * 3600])
+async def test_signature_outside_the_time_window_is_403(serve, http, age):
+    """A correctly signed URL from a year ago (or the future) must not be accepted."""
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    ts = str(int(time.time()) - age)
+    async with http.post(url, params=plain_params(timestamp=ts), data=text_xml(QUESTION).encode()) as resp:
+        assert resp.status == 403 and "window" in await resp.text()
+    async with http.get(url, params={**plain_params(timestamp=ts), "echostr": "7439510813265459712"}) as resp:
+        assert resp.status == 403 and "7439510813265459712" not in await resp.text()
+    status, _ = await post_safe(http, serve(wechat_channel(safe=True), stub), text_xml(QUESTION), timestamp=ts)
+    assert status == 403
+    wecom = serve(wecom_channel(), stub)
+    async with http.post(wecom, **wecom_post_params(wecom_text_xml(QUESTION), timestamp=ts)) as resp:
+        assert resp.status == 403
+    assert stub.calls == []
+
+
+async def test_time_window_is_configurable_and_a_recent_signature_passes(serve, http, monkeypatch):
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    status, _ = await post_plain(http, url, text_xml(QUESTION), timestamp=str(int(time.time()) - 200))
+    assert status == 200 and len(stub.calls) == 1  # within the default 5 minutes
+    monkeypatch.setenv("WECHAT_TOKEN", TOKEN)
+    strict = WeChatInput.from_credentials({"timestamp_window_seconds": 60, "reply_budget_seconds": 1})
+    assert strict.timestamp_window_seconds == 60
+    assert WeChatInput.from_credentials({}).timestamp_window_seconds == base.DEFAULT_TIMESTAMP_WINDOW_SECONDS == 300
+    url = serve(strict, stub)
+    status, _ = await post_plain(http, url, text_xml(QUESTION), timestamp=str(int(time.time()) - 120))
+    assert status == 403 and len(stub.calls) == 1
+
+
+async def test_one_signed_url_reused_with_forged_senders_is_refused(serve, http):
+    """Plain mode signs token/timestamp/nonce only: the issue reused one URL with 20 forged senders."""
+    stub = StubRasa()
+    url = serve(wechat_channel(), stub)
+    q = plain_params()
+    async with http.post(url, params=q, data=text_xml(QUESTION).encode()) as resp:
+        assert resp.status == 200
+    for i in range(20):
+        forged = text_xml("转人工", openid=f"oForged{i:02d}Kp2Yt8xJm0zW4nR7s")
+        async with http.post(url, params=q, data=forged.encode()) as resp:
+            assert resp.status == 403 and "reused" in await resp.text()
+    assert [m.sender_id for m in stub.calls] == [OPENID]
+
+
+async def test_genuine_retry_on_the_same_signed_url_is_answered_once(serve, http):
+    stub = StubRasa(delay=0.3)
+    url = serve(wechat_channel(reply_budget_seconds=2.0), stub)
+    q, xml = plain_params(), text_xml(QUESTION)
+
+    async def attempt() -> tuple:
+        async with http.post(url, params=q, data=xml.encode()) as resp:
+            return resp.status, await resp.text()
+
+    results = await asyncio.gather(attempt(), attempt())
+    results.append(await attempt())
+    assert [s for s, _ in results] == [200, 200, 200]
+    assert all(reply_of(b)["Content"] == echo_answer(QUESTION) for _, b in results)
+    assert len(stub.calls) == 1
+
+
+async def test_plain_message_refused_when_an_aes_key_is_configured(serve, http, monkeypatch):
+    stub = StubRasa()
+    status, body = await post_plain(http, serve(wechat_channel(safe=True), stub), text_xml(QUESTION))
+    assert status == 403 and "plain" in body
+    assert stub.calls == []
+    # during the switch to safe mode an operator can still accept plain messages
+    status, body = await post_plain(http, serve(wechat_channel(safe=True, allow_plain=True), stub), text_xml(QUESTION))
+    assert status == 200 and reply_of(body)["Content"] == echo_answer(QUESTION)
+    for env, allowed in (("1", True), ("", False)):
+        monkeypatch.setenv("WECHAT_ALLOW_PLAIN", env)
+        assert WeChatInput.from_credentials({"token": TOKEN, "appid": APPID,
+                                             "encoding_aes_key": AES_KEY}).allow_plain is allowed
+
+
+# --------------------------------------------------------------------------- duplicate filter shared by restarts and instances
+@pytest.fixture(params=["sql", "redis"])
+def shared_store(request, tmp_path):
+    """Makes stores that share one backend: like processes, each opens its own connection."""
+    from bot.channels.dedup import RedisBackend, SharedDedupStore, SQLBackend
+    if request.param == "sql":
+        url = f"sqlite:///{tmp_path / 'channels.db'}"
+        return lambda: SharedDedupStore(SQLBackend(url))
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("no Redis server: scripts/test.sh starts one (scripts/redis.sh), or set TEST_REDIS_URL")
+    prefix = f"test:{uuid.uuid4().hex}:"
+    return lambda: SharedDedupStore(RedisBackend(redis_url, prefix=prefix))
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """Like `serve`, but hands back the server so a test can stop (restart) it."""
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    started: List[SanicThread] = []
+
+    def _start(channel: Any, stub: Any) -> SanicThread:
+        started.append(SanicThread(channel, stub).start())
+        return started[-1]
+
+    yield _start
+    for s in started:
+        if s.thread.is_alive():
+            s.stop()
+
+
+async def test_retry_after_a_restart_is_answered_once(server, http, shared_store):
+    stub = StubRasa()
+    xml = text_xml(QUESTION)
+    first = server(wechat_channel(dedup_store=shared_store()), stub)
+    status, body = await post_plain(http, first.url, xml)
+    assert status == 200 and reply_of(body)["Content"] == echo_answer(QUESTION)
+    first.stop()  # the process restarts; WeChat's retry of the same MsgId arrives at the new one
+    second = server(wechat_channel(dedup_store=shared_store()), stub)
+    status, body = await post_plain(http, second.url, xml)
+    assert status == 200 and reply_of(body)["Content"] == echo_answer(QUESTION)
+    assert len(stub.calls) == 1
+
+
+async def test_two_instances_answer_a_msgid_once_and_share_used_urls(server, http, shared_store):
+    stub = StubRasa(delay=0.4)
+    a = server(wechat_channel(reply_budget_seconds=3.0, dedup_store=shared_store()), stub)
+    b = server(wechat_channel(reply_budget_seconds=3.0, dedup_store=shared_store()), stub)
+    xml = text_xml(QUESTION)
+    first = asyncio.ensure_future(post_plain(http, a.url, xml))
+    await asyncio.sleep(0.1)  # WeChat's retry lands on the other instance while A is answering
+    results = [await post_plain(http, b.url, xml), await first]
+    assert [s for s, _ in results] == [200, 200]
+    assert all(reply_of(body)["Content"] == echo_answer(QUESTION) for _, body in results)
+    assert len(stub.calls) == 1
+    # a URL signed for one message and replayed on the other instance with a forged sender
+    q = plain_params()
+    async with http.post(a.url, params=q, data=text_xml("稳岗补贴").encode()) as resp:
+        assert resp.status == 200
+    async with http.post(b.url, params=q, data=text_xml("转人工", openid=OTHER_OPENID).encode()) as resp:
+        assert resp.status == 403
+    assert [m.sender_id for m in stub.calls] == [OPENID, OPENID]
+
+
+def test_channels_use_redis_when_configured_else_a_sql_table(monkeypatch, tmp_path):
+    from bot.channels.dedup import DEFAULT_SQL_PATH, RedisBackend, SharedDedupStore, SQLBackend
+    for var in ("REDIS_URL", "DEDUP_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    store = WeChatInput.from_credentials({"token": TOKEN}).store
+    assert isinstance(store, SharedDedupStore) and isinstance(store.backend, SQLBackend)
+    assert store.backend.url == f"sqlite:///{DEFAULT_SQL_PATH}" and DEFAULT_SQL_PATH.parent.name == "var"
+    monkeypatch.setenv("DEDUP_DATABASE_URL", f"sqlite:///{tmp_path / 'd.db'}")
+    assert WeComInput.from_credentials({}).store.backend.url == f"sqlite:///{tmp_path / 'd.db'}"
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/2")
+    for channel in (WeChatInput.from_credentials({"token": TOKEN}), WeComInput.from_credentials({})):
+        assert isinstance(channel.store.backend, RedisBackend) and channel.store.backend.url.endswith(":6390/2")
+
+
+async def test_sql_store_file_is_private_and_expired_entries_start_over(tmp_path):
+    from bot.channels.dedup import SharedDedupStore, SQLBackend
+    store = SharedDedupStore(SQLBackend(f"sqlite:///{tmp_path / 'channels.db'}"), ttl=0.2)
+    assert [await store.claim("k"), await store.claim("k")] == [1, 2]
+    await store.publish("k", ["答案"])
+    assert await store.remember("sig:1:2", "a", 0.2) == "a" and await store.remember("sig:1:2", "b", 0.2) == "a"
+    assert (tmp_path / "channels.db").stat().st_mode & 0o777 == 0o600  # holds openids and answers
+    await asyncio.sleep(0.25)
+    assert await store.claim("k") == 1 and await store.wait("k", 0.05) is None
+    assert await store.remember("sig:1:2", "b", 0.2) == "b"
+    await store.close()

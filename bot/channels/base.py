@@ -3,9 +3,15 @@
 A subclass says how to verify and open a request (plain or encrypted XML) and
 how to render a passive reply; this module does everything after that:
 
+* refuse a signature whose timestamp is outside a window (5 minutes by
+  default), and a signed (timestamp, nonce) pair that comes back with another
+  body: plain mode signs only token/timestamp/nonce, so one captured URL
+  would otherwise carry any sender and text for ever; a genuine retry sends
+  the same body and passes,
 * classify the message (text / subscribe / other event / unsupported),
-* deduplicate WeChat's retries (`dedup.DedupStore`): the first attempt starts
-  Rasa as a task on Sanic's loop, later attempts wait for that same answer,
+* deduplicate WeChat's retries (`dedup.DedupStore`, shared by restarts and
+  instances: Redis or SQL): the first attempt starts Rasa as a task on
+  Sanic's loop, later attempts wait for that same answer,
 * reply within the budget with the first WeChat-sized piece of the answer,
   send the remaining pieces through the message API,
 * when the answer misses the budget: reply empty so WeChat stops retrying,
@@ -15,10 +21,13 @@ how to render a passive reply; this module does everything after that:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import logging
 import os
 import re
+import time
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 
 from sanic import Blueprint, response
@@ -28,7 +37,7 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 
 from bot.answer import WECHAT_MAX_BYTES, split_for_wechat
-from bot.channels.dedup import DEFAULT_TTL_SECONDS, DedupStore, InMemoryDedupStore
+from bot.channels.dedup import DEFAULT_TTL_SECONDS, DedupStore, InMemoryDedupStore, store_from_settings
 from bot.channels.delivery import MessageSender
 
 logger = logging.getLogger(__name__)
@@ -53,12 +62,27 @@ TRUNCATED_NOTE = "（内容较长，只显示了前一部分。可以说明所�
 
 DEFAULT_BUDGET_SECONDS = 4.5
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+#: a signature older or newer than this is refused (WeChat signs with its current time)
+DEFAULT_TIMESTAMP_WINDOW_SECONDS = 300.0
 MAX_QUESTION_CHARS = 2000
 WECHAT_RETRY_ATTEMPTS = 3
 #: how long a held attempt (hold_retries) keeps waiting: past WeChat's whole retry window
 HOLD_SECONDS = 16.0
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Opened:
+    """A verified, decrypted and parsed request."""
+
+    message: Any
+    #: encrypts the reply XML (safe mode), or None
+    encrypt: Optional[Callable[[str], str]]
+    timestamp: str
+    nonce: str
+    #: the message XML the signature vouches for (decrypted in safe mode)
+    signed_xml: str
 
 
 class Reject(Exception):
@@ -88,6 +112,30 @@ def pick(credentials: Dict[Text, Any], key: str, env: str) -> Optional[str]:
         return None
     value = str(value).strip()
     return value or None
+
+
+def channel_settings(credentials: Dict[Text, Any], dedup_ttl_seconds: float = DEFAULT_TTL_SECONDS) -> Dict[str, Any]:
+    """The keyword arguments WeChat and WeCom read alike from credentials.yml / the environment.
+
+    Duplicate filter: ``REDIS_URL`` (env or ``redis_url``) → Redis; else
+    ``DEDUP_DATABASE_URL`` (env or ``dedup_database_url``) → that SQL database;
+    else the SQLite file var/channels.db. ``timestamp_window_seconds: 0`` turns
+    the timestamp check off (not recommended: a replayed URL then stays usable).
+    """
+    window = credentials.get("timestamp_window_seconds")
+    return {
+        "reply_budget_seconds": float(credentials.get("reply_budget_seconds") or DEFAULT_BUDGET_SECONDS),
+        "hold_retries": as_bool(credentials.get("hold_retries")),
+        "timestamp_window_seconds": DEFAULT_TIMESTAMP_WINDOW_SECONDS if window in (None, "") else float(window),
+        "dedup_store": store_from_settings(pick(credentials, "redis_url", "REDIS_URL"),
+                                           pick(credentials, "dedup_database_url", "DEDUP_DATABASE_URL"),
+                                           dedup_ttl_seconds),
+        "dedup_ttl_seconds": dedup_ttl_seconds,
+    }
+
+
+def body_digest(xml: str) -> str:
+    return hashlib.sha256(xml.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def xml_safe(text: str) -> str:
@@ -172,6 +220,7 @@ class WeChatFamilyInput(InputChannel):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         followup_delay_seconds: float = 1.0,
         hold_retries: bool = False,
+        timestamp_window_seconds: float = DEFAULT_TIMESTAMP_WINDOW_SECONDS,
     ) -> None:
         self.token = token
         self.sender = sender
@@ -184,6 +233,7 @@ class WeChatFamilyInput(InputChannel):
         self.max_body_bytes = max_body_bytes
         self.followup_delay_seconds = followup_delay_seconds
         self.hold_retries = hold_retries
+        self.timestamp_window_seconds = float(timestamp_window_seconds or 0)
         self._tasks: Set[asyncio.Task] = set()
         problem = self.configuration_problem()
         if problem:
@@ -198,8 +248,8 @@ class WeChatFamilyInput(InputChannel):
         """GET check: return the text to echo or raise Reject."""
         raise NotImplementedError
 
-    def open_message(self, request: Request) -> Tuple[Any, Optional[Callable[[str], str]]]:
-        """POST: verify, decrypt, parse. Return (message, encrypt) or raise Reject."""
+    def open_message(self, request: Request) -> Opened:
+        """POST: verify (signature, `check_timestamp`), decrypt, parse; or raise Reject."""
         raise NotImplementedError
 
     def render_reply(self, message: Any, text: str) -> str:
@@ -207,6 +257,30 @@ class WeChatFamilyInput(InputChannel):
 
     def dedup_scope(self) -> str:
         return self.name()
+
+    def check_timestamp(self, timestamp: str) -> None:
+        """Reject(403) unless the signed timestamp is within the window of our clock."""
+        if self.timestamp_window_seconds <= 0:
+            return
+        try:
+            ts = int(timestamp)
+        except (TypeError, ValueError):
+            raise Reject(403, "timestamp is not a number")
+        if abs(time.time() - ts) > self.timestamp_window_seconds:
+            raise Reject(403, "timestamp outside the accepted window (replayed or clock skew)")
+
+    async def check_not_replayed(self, opened: Opened) -> None:
+        """Reject(403) when this signed (timestamp, nonce) already came with another body.
+
+        Kept for twice the window (a timestamp stays acceptable from
+        window before to window after it), in the shared store, so another
+        instance or a restart sees it too.
+        """
+        key = f"{self.dedup_scope()}:sig:{opened.timestamp}:{opened.nonce}"
+        ttl = 2 * self.timestamp_window_seconds + 5 if self.timestamp_window_seconds > 0 else self.dedup_ttl_seconds
+        digest = body_digest(opened.signed_xml)
+        if await self.store.remember(key, digest, ttl) != digest:
+            raise Reject(403, "signed timestamp/nonce reused with another body")
 
     # --- Rasa hooks
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -243,6 +317,7 @@ class WeChatFamilyInput(InputChannel):
         async def close_sender(app: Any, loop: Any) -> None:
             if self.sender is not None:
                 await self.sender.close()
+            await self.store.close()
 
         return bp
 
@@ -256,13 +331,22 @@ class WeChatFamilyInput(InputChannel):
             logger.warning("%s: body of %d bytes refused", self.name(), len(request.body))
             return response.text("payload too large", status=413)
         try:
-            message, encrypt = self.open_message(request)
+            opened = self.open_message(request)
         except Reject as r:
             logger.warning("%s: message refused (%s): %s", self.name(), r.status, r.reason)
             return response.text(r.reason, status=r.status)
         except Exception:
             logger.exception("%s: could not open message", self.name())
             return response.text("bad request", status=400)
+        try:
+            await self.check_not_replayed(opened)
+        except Reject as r:
+            logger.warning("%s: message refused (%s): %s", self.name(), r.status, r.reason)
+            return response.text(r.reason, status=r.status)
+        except Exception:  # the shared store is down: refuse rather than let replays through
+            logger.exception("%s: duplicate filter unavailable; message refused (WeChat will retry)", self.name())
+            return response.text("temporarily unavailable", status=503)
+        message, encrypt = opened.message, opened.encrypt
 
         try:
             text = await self.handle(message, on_new_message)

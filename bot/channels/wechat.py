@@ -11,14 +11,25 @@ credentials.yml::
       kf_api_base: https://api.weixin.qq.com
       reply_budget_seconds: 4.5
       hold_retries: false      # without kf: let WeChat retry a slow answer instead of apologising at once
+      timestamp_window_seconds: 300   # signatures older/newer than this are refused (0: off)
+      allow_plain: false       # or env WECHAT_ALLOW_PLAIN: accept plain messages although an AES key is set
+      redis_url: ...           # or env REDIS_URL: duplicate filter in Redis (several instances)
+      dedup_database_url: ...  # or env DEDUP_DATABASE_URL (default sqlite var/channels.db)
 
 Mounted at /webhooks/wechat/webhook (GET: URL check, POST: messages).
 Environment variables win over the file; keep secrets in the environment.
+
+Plain mode signs only token, timestamp and nonce — not the body. So the
+channel refuses a timestamp outside the window and a (timestamp, nonce) that
+comes back with another body (bot/channels/base.py), and, once an AES key is
+configured (the account is in 兼容/安全模式, whose messages carry
+``encrypt_type=aes`` and a signature over the ciphertext), refuses plain
+messages altogether unless ``allow_plain`` says the switch is still under way.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Callable, Dict, Optional, Text
 
 from sanic.request import Request
 from wechatpy import parse_message
@@ -27,14 +38,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import create_reply
 from wechatpy.utils import check_signature, to_text
 
-from bot.channels.base import (
-    DEFAULT_BUDGET_SECONDS,
-    Reject,
-    WeChatFamilyInput,
-    as_bool,
-    pick,
-    refuse_dtd,
-)
+from bot.channels.base import Opened, Reject, WeChatFamilyInput, as_bool, channel_settings, pick, refuse_dtd
 from bot.channels.delivery import WECHAT_API_BASE, WeChatCustomerService
 
 logger = logging.getLogger(__name__)
@@ -80,14 +84,17 @@ class WeChatInput(WeChatFamilyInput):
             pick(c, "token", "WECHAT_TOKEN"),
             appid=appid,
             encoding_aes_key=pick(c, "encoding_aes_key", "WECHAT_AES_KEY"),
+            allow_plain=as_bool(pick(c, "allow_plain", "WECHAT_ALLOW_PLAIN")),
             sender=sender,
-            reply_budget_seconds=float(c.get("reply_budget_seconds") or DEFAULT_BUDGET_SECONDS),
-            hold_retries=as_bool(c.get("hold_retries")),
+            **channel_settings(c),
         )
 
     def __init__(self, token: Optional[str], *, appid: Optional[str] = None,
-                 encoding_aes_key: Optional[str] = None, **kwargs: Any) -> None:
+                 encoding_aes_key: Optional[str] = None, allow_plain: bool = False, **kwargs: Any) -> None:
         self.appid = appid
+        #: an AES key is configured (usable or not): plain messages are refused unless allow_plain
+        self.aes_configured = bool(encoding_aes_key)
+        self.allow_plain = allow_plain
         self.crypto: Optional[WeChatCrypto] = None
         if encoding_aes_key:
             try:
@@ -110,9 +117,10 @@ class WeChatInput(WeChatFamilyInput):
             check_signature(self.token, signature, timestamp, nonce)
         except InvalidSignatureException:
             raise Reject(403, "invalid signature")
+        self.check_timestamp(timestamp)
         return echostr
 
-    def open_message(self, request: Request) -> Tuple[Any, Optional[Callable[[str], str]]]:
+    def open_message(self, request: Request) -> Opened:
         a = request.args
         timestamp, nonce = a.get("timestamp"), a.get("nonce")
         encrypt_type = (a.get("encrypt_type") or "raw").lower()
@@ -132,10 +140,14 @@ class WeChatInput(WeChatFamilyInput):
                 raise Reject(403, "message for another appid")
             except Exception as e:
                 raise Reject(400, f"undecryptable payload ({type(e).__name__}; wrong encoding_aes_key?)")
+            self.check_timestamp(timestamp)
             crypto = self.crypto
-            return parse_checked(xml), lambda reply: crypto.encrypt_message(reply, nonce, timestamp)
+            return Opened(parse_checked(xml), lambda reply: crypto.encrypt_message(reply, nonce, timestamp),
+                          timestamp, nonce, to_text(xml))
         if encrypt_type != "raw":
             raise Reject(400, "unknown encrypt_type")
+        if self.aes_configured and not self.allow_plain:
+            raise Reject(403, "plain message refused: an AES key is configured (set allow_plain during the switch)")
         signature = a.get("signature")
         if not (signature and timestamp and nonce):
             raise Reject(403, "missing signature parameters")
@@ -143,11 +155,12 @@ class WeChatInput(WeChatFamilyInput):
             check_signature(self.token, signature, timestamp, nonce)
         except InvalidSignatureException:
             raise Reject(403, "invalid signature")
+        self.check_timestamp(timestamp)
         try:
             xml = request.body.decode("utf-8")
         except UnicodeDecodeError:
             raise Reject(400, "body is not UTF-8")
-        return parse_checked(xml), None
+        return Opened(parse_checked(xml), None, timestamp, nonce, xml)
 
     def render_reply(self, message: Any, text: str) -> str:
         return create_reply(text, message).render()

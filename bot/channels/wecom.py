@@ -12,6 +12,8 @@ credentials.yml::
       api_base: https://qyapi.weixin.qq.com
       reply_budget_seconds: 4.5
       hold_retries: false
+      timestamp_window_seconds: 300   # signatures older/newer than this are refused (0: off)
+      redis_url: ...           # or env REDIS_URL (duplicate filter; default sqlite var/channels.db)
 
 Mounted at /webhooks/wecom/webhook. Same handling as the WeChat channel
 (bot.channels.base); the user's WeCom userid is the Rasa sender id.
@@ -19,7 +21,7 @@ Mounted at /webhooks/wecom/webhook. Same handling as the WeChat channel
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Dict, Optional, Text, Tuple
 
 from sanic.request import Request
 from wechatpy.enterprise import create_reply, parse_message
@@ -28,7 +30,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import to_text
 
-from bot.channels.base import DEFAULT_BUDGET_SECONDS, Reject, WeChatFamilyInput, as_bool, pick, refuse_dtd
+from bot.channels.base import Opened, Reject, WeChatFamilyInput, as_bool, channel_settings, pick, refuse_dtd
 from bot.channels.delivery import WECOM_API_BASE, WeComAppMessenger
 from bot.channels.wechat import parse_checked
 
@@ -66,8 +68,7 @@ class WeComInput(WeChatFamilyInput):
             corp_id=corp_id,
             encoding_aes_key=pick(c, "encoding_aes_key", "WECOM_AES_KEY"),
             sender=sender,
-            reply_budget_seconds=float(c.get("reply_budget_seconds") or DEFAULT_BUDGET_SECONDS),
-            hold_retries=as_bool(c.get("hold_retries")),
+            **channel_settings(c),
         )
 
     def __init__(self, token: Optional[str], *, corp_id: Optional[str] = None,
@@ -104,15 +105,17 @@ class WeComInput(WeChatFamilyInput):
             raise Reject(403, "missing echostr")
         assert self.crypto is not None
         try:
-            return self.crypto.check_signature(sig, timestamp, nonce, echostr)
+            echo = self.crypto.check_signature(sig, timestamp, nonce, echostr)
         except InvalidSignatureException:
             raise Reject(403, "invalid msg_signature")
         except InvalidCorpIdException:
             raise Reject(403, "echostr for another corp_id")
         except Exception as e:
             raise Reject(400, f"undecryptable echostr ({type(e).__name__})")
+        self.check_timestamp(timestamp)
+        return to_text(echo)
 
-    def open_message(self, request: Request) -> Tuple[Any, Optional[Callable[[str], str]]]:
+    def open_message(self, request: Request) -> Opened:
         sig, timestamp, nonce = self._params(request)
         assert self.crypto is not None
         refuse_dtd(request.body)
@@ -124,8 +127,10 @@ class WeComInput(WeChatFamilyInput):
             raise Reject(403, "message for another corp_id")
         except Exception as e:
             raise Reject(400, f"undecryptable payload ({type(e).__name__}; wrong encoding_aes_key?)")
+        self.check_timestamp(timestamp)
         crypto = self.crypto
-        return parse_checked(xml, parse_message), lambda reply: crypto.encrypt_message(reply, nonce, timestamp)
+        return Opened(parse_checked(xml, parse_message), lambda reply: crypto.encrypt_message(reply, nonce, timestamp),
+                      timestamp, nonce, to_text(xml))
 
     def render_reply(self, message: Any, text: str) -> str:
         return create_reply(text, message).render()
