@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, List, Optional, Sequence
 
+from bot import wording
 from bot.query import MeasureResult, Profile, QueryResult
 
 #: WeChat passive replies carry at most 2048 bytes of UTF-8; keep a margin.
@@ -62,9 +63,10 @@ def deadline_sentence(r: MeasureResult, as_of: dt.date) -> str:
 
 
 def amounts_phrase(r: MeasureResult, limit: int = 4) -> str:
+    """What the enterprise can get: only amounts read as benefits (not a budget, a fee or a threshold)."""
     seen: List[str] = []
     for a in r.amounts:
-        if a["raw"] not in seen:
+        if a.get("kind", "benefit") == "benefit" and a["raw"] not in seen:
             seen.append(a["raw"])
     return "、".join(seen[:limit])
 
@@ -106,25 +108,34 @@ def units_sentence(r: MeasureResult) -> str:
 def region_note(r: MeasureResult) -> str:
     if r.region_match == "narrower":
         return f"（仅适用于{r.region}的企业）"
-    if r.region_match == "unknown":
-        return f"（适用地区：{r.region}）"
     return ""
 
 
-def measure_summary(r: MeasureResult, n: int, as_of: dt.date) -> str:
+def snippet_text(r: MeasureResult, max_chars: int = 160) -> str:
+    """The sentence(s) of the clause that answer the question, whole where they fit."""
+    text = "".join(r.snippet) if r.snippet else r.text
+    return shorten(text, max_chars)
+
+
+def measure_summary(r: MeasureResult, n: int, as_of: dt.date, p: Optional[Profile] = None,
+                    cite_document: bool = True) -> str:
     heading = shorten(r.item_heading, 26) if r.item_heading else ""
-    head = f"{n}. {heading}：" if heading else f"{n}. "
-    lines = [head + shorten(r.text, 60) + region_note(r)]
+    head = f"{n}. 【{heading}】" if heading else f"{n}. "
+    lines = [head + snippet_text(r) + region_note(r)]
+    if r.kind == "government":
+        lines.append("   " + wording.GOVERNMENT_NOTE)
     amt = amounts_phrase(r)
     if amt:
         lines.append(f"   可获得：{amt}")
+    if r.sizes and p is not None and p.sizes and not set(p.sizes) <= set(r.sizes):
+        lines.append("   " + wording.size_limited(r.sizes))
     if r.qualifications:
         lines.append(f"   原文提及的企业类别：{'、'.join(r.qualifications)}（申请条件以原文为准）")
     lines.append(f"   有效期：{validity_sentence(r, as_of)}")
     dl = deadline_sentence(r, as_of)
     if dl:
         lines.append(f"   {dl}")
-    lines.append(f"   出处：{r.citation}")
+    lines.append(f"   出处：{r.citation if cite_document else r.article}")
     lines.append(f"   {units_sentence(r)}")
     return "\n".join(lines)
 
@@ -154,40 +165,70 @@ def measure_detail(r: MeasureResult, as_of: dt.date) -> str:
 
 
 def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int] = None) -> str:
-    """The whole answer to "which measures apply to me"."""
+    """The whole answer: what answers the question first, then what to do next."""
     as_of = qr.as_of
     p = qr.profile
     lines: List[str] = []
-    if p.unknown.get("district") or qr.region_covered is False:
-        lines.append(f"目前还没有收录{p.unknown.get('district') or p.district}的政策文件。已收录：{'、'.join(qr.covered_regions)}。")
+    place = p.unknown.get("district") or (p.district if qr.region_covered is False else None)
+    if place:
+        lines.append(wording.not_covered(place, qr.covered_regions))
+        lines.append(wording.place_hotline(_hotline_of(place)))
         if qr.total == 0:
             return "\n".join(lines)
+    if qr.total == 0 and qr.question_words:
+        lines.append(wording.not_found(qr.question_words, p.district or "、".join(qr.covered_regions)))
+        lines.append(wording.ask_hotline(_hotline_of(p.district) if p.district else None))
+        return "\n".join(lines)
     if qr.total == 0:
-        lines.append(f"按您提供的情况（{profile_line(p)}），没有找到适用的措施。")
-        lines.append("可以换个问法（如“贷款贴息”“租金减免”“稳岗补贴”），或回复“转人工”。")
+        lines.append(wording.no_measures(profile_line(p)))
+        lines.append(wording.rephrase_hint())
         return "\n".join(lines)
     first = (start_number or qr.offset + 1)
     shown = len(qr.results)
+    documents = {r.document_key for r in qr.results}
+    one_document = len(documents) == 1
     if qr.relaxed:
-        lines.append(f"没有找到直接关于“{p.topic or '您所问内容'}”的措施。以下是按您的情况（{profile_line(p)}）适用的其他措施，共{qr.total}条：")
+        where = p.district or "、".join(qr.covered_regions)
+        lines.append(wording.not_found(qr.question_words, where))
+        lines.append(wording.nearest_head(shown))
     elif qr.offset:
         lines.append(f"第{first}–{first + shown - 1}条（共{qr.total}条）：")
+    elif qr.question_words:
+        lines.append(wording.found_head(profile_line(p), qr.total, shown, qr.question_words))
     else:
-        lines.append(f"按您的情况（{profile_line(p)}），找到{qr.total}条相关措施" + (f"，先列前{shown}条：" if qr.total > shown else "："))
+        lines.append(wording.listing_head(profile_line(p), qr.total, shown))
+    if not p.district and len(qr.regions) == 1 and not qr.offset:
+        lines.append(wording.one_region(qr.regions[0]))
+    if one_document:
+        lines.append(f"出自{qr.results[0].document_label}")
     for i, r in enumerate(qr.results):
-        lines.append(measure_summary(r, first + i, as_of))
+        if qr.relaxed:  # not an answer: what it is about and where, no more
+            lines.append(f"{first + i}. 【{shorten(r.item_heading, 26) or r.article}】{snippet_text(r, 80)}"
+                         f"（{r.citation if not one_document else r.article}）")
+        else:
+            lines.append(measure_summary(r, first + i, as_of, p, cite_document=not one_document))
+    for r in qr.not_applying:
+        enterprise = "/".join(p.sizes) if p.sizes else ""
+        if p.sizes and r.sizes and not set(p.sizes) & set(r.sizes):
+            lines.append(wording.not_applying(r.sizes, enterprise, r.citation, snippet_text(r, 80)))
+        elif p.industry and r.industries and p.industry not in r.industries:
+            lines.append(wording.not_applying_industry(r.industries, p.industry, r.citation))
     tail = []
     if any(r.expired for r in qr.results):
-        tail.append("注意：标“已过期”的措施现已不能按原条款申请，可作了解或咨询是否有延续政策。")
-    if qr.offset + shown < qr.total:
-        hint = "回复“更多”看下一页"
-        missing = [name for name, v in (("所在区", p.district), ("行业", p.industry), ("企业规模", p.sizes)) if not v]
-        if missing and qr.total > 10:
-            hint += f"；告诉我{'、'.join(missing)}可以缩小范围"
-        tail.append(hint + "。")
-    tail.append("回复“第N条详细说说”看全文，“这个找谁”看联系方式。")
+        tail.append(wording.EXPIRED_NOTE)
+    if qr.relaxed:
+        tail.append(wording.ask_hotline(qr.results[0].hotline if qr.results else None))
+    elif qr.offset + shown < qr.total:
+        tail.append(wording.MORE_HINT)
+    tail.append(wording.FOLLOW_UP_HINT)
     lines.extend(tail)
     return "\n".join(lines)
+
+
+def _hotline_of(place: str) -> Optional[dict]:
+    from bot.lexicon import load_lexicon
+    hot = load_lexicon().hotline(place)
+    return {"name": hot.hotline_name, "number": hot.hotline_number} if hot else None
 
 
 def split_for_wechat(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> List[str]:

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from bot import db
 from bot.ingest import SEEDS_DIR, ParsedDocument, parse_all
 from bot.lexicon import Lexicon, load_lexicon
+from bot.retrieve import index_tokens, split_sentences
 from bot.terms import terms
 
 # Order matters for delete (children first).
-REBUILT_TABLES = [db.Term, db.Tag, db.AmountRow, db.MeasureUnit, db.Measure, db.Document, db.UnitAlias, db.Unit,
+REBUILT_TABLES = [db.Sentence, db.Term, db.Tag, db.AmountRow, db.MeasureUnit, db.Measure, db.Document, db.UnitAlias, db.Unit,
                   db.Region, db.BuildInfo]
 
 
@@ -97,6 +98,7 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
     n_measures = 0
     term_rows: List[dict] = []
     tag_rows: List[dict] = []
+    sentence_rows: List[dict] = []
     for d in docs:
         meta = d.meta
         contact = meta.get("contact") or {}
@@ -117,7 +119,8 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
             m = db.Measure(document_id=document.id, ordinal=ordinal, section_number=pm.section_number,
                            section_heading=pm.section_heading, item_number=pm.item_number, item_heading=pm.item_heading,
                            clause_no=pm.clause_no, text=pm.text, source_line=pm.line, deadline_text=pm.deadline_text,
-                           deadline=pm.deadline, valid_until=pm.valid_until, validity_source=pm.validity_source)
+                           deadline=pm.deadline, valid_until=pm.valid_until, validity_source=pm.validity_source,
+                           kind=pm.kind)
             session.add(m)
             session.flush()
             n_measures += 1
@@ -127,7 +130,10 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
                                                name_as_written=name))
             for a in pm.amounts:
                 session.add(db.AmountRow(measure_id=m.id, raw=a.raw, value=a.value, unit=a.unit, qualifier=a.qualifier,
-                                         sentence=a.sentence))
+                                         sentence=a.sentence, kind=a.kind))
+            for i, sentence in enumerate(split_sentences(pm.text)):
+                sentence_rows.append({"measure_id": m.id, "ordinal": i, "text": sentence,
+                                      "tokens": " ".join(index_tokens(sentence))})
             for kind, values in pm.tags.items():
                 for value, stated in values.items():
                     tag_rows.append({"measure_id": m.id, "kind": kind, "value": value, "stated": stated})
@@ -137,6 +143,8 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
         session.execute(insert(db.Tag), tag_rows)
     if term_rows:
         session.execute(insert(db.Term), term_rows)
+    if sentence_rows:
+        session.execute(insert(db.Sentence), sentence_rows)
     session.add(db.BuildInfo(key="built_at", value=dt.datetime.now().isoformat(timespec="seconds")))
     # identifies this build's contents: bot.query caches stored measure fields per build_id
     session.add(db.BuildInfo(key="build_id", value=uuid.uuid4().hex))

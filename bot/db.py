@@ -94,6 +94,9 @@ class Measure(Base):
     deadline = Column(Date)
     valid_until = Column(Date)
     validity_source = Column(String(16), nullable=False)  # measure / document / none
+    # "enterprise": something an enterprise can use or apply for; "government": the text only
+    # describes what the government did (成立指挥部, 领导带队挂点) — bot/ingest.py classify_measure
+    kind = Column(String(16), nullable=False, default="enterprise")
 
     document = relationship("Document", back_populates="measures")
     units = relationship("MeasureUnit", back_populates="measure", order_by="MeasureUnit.id")
@@ -121,6 +124,9 @@ class AmountRow(Base):
     unit = Column(String(8), nullable=False)
     qualifier = Column(String(16))
     sentence = Column(Text, nullable=False)
+    # benefit (what the enterprise can get) / fund (a budget the government sets aside) /
+    # fee (what the enterprise pays) / threshold (a condition) — bot/ingest.py amount_kind
+    kind = Column(String(16), nullable=False, default="benefit")
 
 
 class Tag(Base):
@@ -132,6 +138,18 @@ class Tag(Base):
     value = Column(String(64), nullable=False)
     stated = Column(Boolean, nullable=False, default=True)
     __table_args__ = (Index("ix_tags_kind_value", "kind", "value", "measure_id"), Index("ix_tags_measure", "measure_id", "kind"))
+
+
+class Sentence(Base):
+    """A clause's sentences with their jieba tokens (space-joined): the unit of ranking and
+    the snippet shown (bot/retrieve.py). Tokens are stored so that loading the index is a
+    read, not a re-segmentation of every text (jieba: ~1 MB/s)."""
+    __tablename__ = "sentences"
+    id = Column(Integer, primary_key=True)
+    measure_id = Column(Integer, ForeignKey("measures.id"), nullable=False, index=True)
+    ordinal = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False)
+    tokens = Column(Text, nullable=False)
 
 
 class Term(Base):

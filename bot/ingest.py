@@ -41,6 +41,7 @@ class Amount:
     unit: str  # 元 / 美元 / %
     qualifier: Optional[str]  # 最高 / 不超过 / 每人 …
     sentence: str
+    kind: str = "benefit"  # benefit / fund / fee / threshold (amount_kind)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class ParsedMeasure:
     valid_until: Optional[dt.date] = None
     validity_source: str = "document"
     amounts: List[Amount] = field(default_factory=list)
+    kind: str = "enterprise"  # enterprise / government (classify_measure)
     # tags: kind -> {value: stated?}
     tags: Dict[str, Dict[str, bool]] = field(default_factory=dict)
 
@@ -152,8 +154,49 @@ BENEFIT = re.compile(r"补贴|补助|奖励|贴息|给予|返还|减免|结算|�
 QUALIFIER = re.compile(r"(总额最高|最高|不超过|不超|最多|不低于|每人|每辆|每家企业每年|每家企业|每家机构|每家|每个农业龙头企业|每个|一次性)")
 
 
+#: words just before an amount that make it something other than what the enterprise gets
+FUND_BEFORE = re.compile(r"(安排|投入|设立|筹集|统筹|拨付|下达|资金池|规模|总规模|预算|累计|共计|合计|财政资金|专项资金|发放了?|兑现了?|惠及)[^,，;；。]{0,10}$")
+FEE_BEFORE = re.compile(r"(收取|缴纳|交纳|收费|费用为|按)[^,，;；。]{0,6}$")
+THRESHOLD_BEFORE = re.compile(r"(超过|不足|以上|达到|达|低于|高于|增长|下降|年产值|营收|营业收入|产值|投资额|额度在|金额在)[^,，;；。]{0,6}$")
+THRESHOLD_AFTER = re.compile(r"^\s*(以上|以下|及以上|以内)?(的|企业|项目)")
+GRANT_BEFORE = re.compile(r"(给予|最高|补贴|奖励|补助|资助|贴息|返还|减免|一次性|不超过|每人|每家|每个)[^,，;；。]{0,8}$")
+
+
+def amount_kind(before: str, after: str) -> str:
+    """What an amount is, read from the words around it: "给予最高20万元" is a benefit,
+    "区财政安排300万元" a fund, "赔付率超过120%" or "年产值2000万元以上的" a threshold.
+    "可获得" is shown only for benefits (bot/answer.py)."""
+    if GRANT_BEFORE.search(before[-8:]) and not THRESHOLD_BEFORE.search(before[-4:]):
+        return "benefit"
+    if THRESHOLD_BEFORE.search(before) or THRESHOLD_AFTER.match(after):
+        return "threshold"
+    if FUND_BEFORE.search(before):
+        return "fund"
+    if FEE_BEFORE.search(before):
+        return "fee"
+    return "benefit"  # extract_amounts reads only sentences that grant something
+
+
+#: what only the government does: bodies it sets up, visits, budgets it spent
+GOVERNMENT_ACTION = re.compile(r"成立|指挥部|领导小组|工作专班|挂点|带队|督导|督办|调度|走访|摸排|摸查|部署|召开|宣传|"
+                               r"投入财政资金|累计发放|发放了|兑现了|截至|惠及|研究制定|专题会|党员|干部")
+#: what an enterprise can use: money, a service, a shorter procedure
+ENTERPRISE_USE = re.compile(r"补贴|补助|奖励|贴息|减免|免收|免征|缓缴|返还|资助|给予|可申请|可享受|申报|办理|办结|"
+                            r"工作日|压缩|免费|一次性|不超过|最高|提供.{0,8}(服务|咨询|帮办|代办)|可向|企业可|即享|免申|"
+                            r"开通|绿色通道|容缺|承诺制|网上|线上|一网|一窗|延长|延期|降低|下调")
+
+
+def classify_measure(text: str) -> str:
+    """"government" when a clause only says what the government did (成立指挥部, 领导带队挂点,
+    投入财政资金5000余万元) and offers the enterprise nothing to use or apply for; such
+    clauses are ranked below usable ones and labelled when shown."""
+    if GOVERNMENT_ACTION.search(text) and not ENTERPRISE_USE.search(text):
+        return "government"
+    return "enterprise"
+
+
 def extract_amounts(text: str) -> List[Amount]:
-    """Money and rates in sentences that grant something; each with its sentence."""
+    """Money and rates in sentences that grant something; each with its sentence and kind."""
     out: List[Amount] = []
     for sentence in re.split(r"(?<=[。;；])", text):
         if not BENEFIT.search(sentence):
@@ -164,12 +207,14 @@ def extract_amounts(text: str) -> List[Amount]:
                 before = part[max(0, m.start() - 12):m.start()]
                 q = QUALIFIER.findall(before)
                 out.append(Amount(raw=(q[-1] if q else "") + m.group(0), value=float(m.group(1)) * mult,
-                                  unit=m.group(4), qualifier=q[-1] if q else None, sentence=sentence.strip()))
+                                  unit=m.group(4), qualifier=q[-1] if q else None, sentence=sentence.strip(),
+                                  kind=amount_kind(part[max(0, m.start() - 16):m.start()], part[m.end():])))
             for m in PERCENT.finditer(part):
                 before = part[max(0, m.start() - 12):m.start()]
                 q = QUALIFIER.findall(before)
                 out.append(Amount(raw=(q[-1] if q else "") + m.group(0), value=float(m.group(1)), unit="%",
-                                  qualifier=q[-1] if q else None, sentence=sentence.strip()))
+                                  qualifier=q[-1] if q else None, sentence=sentence.strip(),
+                                  kind=amount_kind(part[max(0, m.start() - 16):m.start()], part[m.end():])))
     return out
 
 
@@ -495,6 +540,7 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
         else:
             pm.validity_source = "none"
         pm.amounts = extract_amounts(pm.text)
+        pm.kind = classify_measure(pm.text)
         tag_measure(pm, regions, doc_sizes, lex)
 
     return ParsedDocument(key=Path(file).stem.split("_")[0], file=file, sha256=hashlib.sha256(data).hexdigest(),

@@ -61,6 +61,8 @@ class Lexicon:
     unit_aliases: Dict[str, Dict[str, str]]
     unit_full_names: Dict[str, Dict[str, str]]
     generic_unit_patterns: Tuple[re.Pattern, ...]
+    synonyms: Tuple[Tuple[str, ...], ...] = ()
+    query_stopwords: frozenset = frozenset()
     _region_alias_index: Dict[str, str] = field(default_factory=dict)
 
     # ---- regions -------------------------------------------------------
@@ -173,6 +175,15 @@ class Lexicon:
     def is_generic_unit(self, name: str) -> bool:
         return any(p.search(name) for p in self.generic_unit_patterns)
 
+    # ---- query words -------------------------------------------------------
+    def synonyms_of(self, word: str) -> Tuple[str, ...]:
+        """The other words of every synonym group ``word`` belongs to ("招工" → 招用工, 新招员工, …)."""
+        out: List[str] = []
+        for group in self.synonyms:
+            if word in group:
+                out.extend(w for w in group if w != word and w not in out)
+        return tuple(out)
+
 
 def _tuple(xs: Optional[Iterable[str]]) -> Tuple[str, ...]:
     return tuple(str(x) for x in (xs or ()))
@@ -225,10 +236,12 @@ def parse_lexicon(raw: dict) -> Lexicon:
             if u.get("full_name"):
                 unit_full.setdefault(region, {})[u["name"]] = u["full_name"]
     patterns = tuple(re.compile(p) for p in raw.get("generic_unit_patterns") or ())
+    synonyms = tuple(_tuple(g) for g in raw.get("synonyms") or ())
     return Lexicon(
         regions=regions, sizes=sizes, size_aliases=size_aliases, size_groups=size_groups, qualifications=quals,
         industries=industries, topics=topics, unit_aliases=unit_aliases, unit_full_names=unit_full,
-        generic_unit_patterns=patterns, _region_alias_index=alias_index,
+        generic_unit_patterns=patterns, synonyms=synonyms,
+        query_stopwords=frozenset(_tuple(raw.get("query_stopwords"))), _region_alias_index=alias_index,
     )
 
 

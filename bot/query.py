@@ -17,9 +17,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import db
+from bot import db, retrieve
 from bot.lexicon import Lexicon, load_lexicon
-from bot.terms import terms as text_terms
 from bot.textnorm import normalize_query
 
 
@@ -31,6 +30,7 @@ class Profile:
     sizes: Tuple[str, ...] = ()
     topic: Optional[str] = None
     unknown: Dict[str, str] = field(default_factory=dict)  # slot -> what the user said that we do not know
+    said: Tuple[str, ...] = ()  # words of the question read as the profile (not searched for)
 
     @classmethod
     def from_slots(cls, district=None, industry=None, size=None, topic=None, lex: Optional[Lexicon] = None) -> "Profile":
@@ -109,11 +109,22 @@ class MeasureResult:
     document_contact: Optional[dict]
     hotline: Optional[dict]
     score: float
+    kind: str = "enterprise"        # enterprise / government (what only the government did)
+    snippet: List[str] = field(default_factory=list)  # the sentence(s) that answer the question
+    coverage: float = 0.0
 
     @property
-    def citation(self) -> str:
-        """《标题》（文号）第（二）条第3项 — enough for a person to find the clause."""
+    def document_label(self) -> str:
+        """《标题》（文号）; a document that prints no title is cited by our description of it,
+        said to be one, never in 《》 as if it were its title."""
+        if self.title_note:
+            return f"{self.document}（原文无标题）"
         number = f"（{self.doc_number}）" if self.doc_number else ""
+        return f"《{self.document}》{number}"
+
+    @property
+    def article(self) -> str:
+        """第（二）条第3项 — where in the document."""
         clause = f"第{self.clause_no}项" if self.clause_no > 1 else ""
         if self.item.startswith("("):
             item = f"第（{self.item.strip('()')}）条"
@@ -122,7 +133,12 @@ class MeasureResult:
             item = f"第{part}部分“{point}”"
         else:
             item = f"第{self.item.rstrip('.、')}条"
-        return f"《{self.document}》{number}{item}{clause}"
+        return f"{item}{clause}"
+
+    @property
+    def citation(self) -> str:
+        """《标题》（文号）第（二）条第3项 — enough for a person to find the clause."""
+        return f"{self.document_label}{self.article}"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -137,9 +153,14 @@ class QueryResult:
     total: int
     offset: int
     results: List[MeasureResult]
-    relaxed: bool = False  # nothing matched the topic/text; results are the nearest alternatives
+    relaxed: bool = False  # nothing answers the question; results are the nearest alternatives
     covered_regions: List[str] = field(default_factory=list)
     region_covered: Optional[bool] = None
+    found: bool = True
+    question_words: List[str] = field(default_factory=list)
+    # clauses about the thing asked that are limited to another size/industry
+    not_applying: List[MeasureResult] = field(default_factory=list)
+    regions: List[str] = field(default_factory=list)  # regions of the results, in order
 
     def to_dict(self) -> dict:
         return {
@@ -147,7 +168,9 @@ class QueryResult:
                         "sizes": list(self.profile.sizes), "topic": self.profile.topic, "unknown": self.profile.unknown},
             "as_of": self.as_of.isoformat(), "total": self.total, "offset": self.offset, "relaxed": self.relaxed,
             "region_covered": self.region_covered, "covered_regions": self.covered_regions,
+            "found": self.found, "question_words": self.question_words, "regions": self.regions,
             "results": [r.to_dict() for r in self.results],
+            "not_applying": [r.to_dict() for r in self.not_applying],
         }
 
 
@@ -159,106 +182,172 @@ def covered_regions(session: Session) -> List[str]:
 
 def find_measures(session: Session, profile: Profile, text: str = "", as_of: Optional[dt.date] = None,
                   limit: int = 5, offset: int = 0, lex: Optional[Lexicon] = None) -> QueryResult:
+    """Measures that answer ``text`` for ``profile``, best first.
+
+    Filtering is strict (district, then a stated size or industry other than the
+    enterprise's removes a measure); ranking is by the question's own words
+    (bot/retrieve.py) with the enterprise's stated size/industry and the topic as a
+    small boost. A question with no words of its own ("天河区有什么政策") lists the
+    measures that apply, usable ones first."""
     lex = lex or load_lexicon()
     as_of = as_of or dt.date.today()
-    M, T = db.Measure, db.Tag
-
-    def has_tag(kind: str, values: Optional[Sequence[str]] = None):
-        cond = [T.measure_id == M.id, T.kind == kind]
-        if values is not None:
-            cond.append(T.value.in_(list(values)))
-        return exists().where(and_(*cond))
-
-    filters = []
-    applies_expr = literal(1)
     covered = covered_regions(session)
-    region_covered = None
     if profile.unknown.get("district"):
         # a place we do not know: never fall back to listing every region's measures
         return QueryResult(profile=profile, as_of=as_of, total=0, offset=offset, results=[],
                            covered_regions=covered, region_covered=False)
+    region_filter, size_filter, region_covered = _filters(profile, covered, lex)
+    question = retrieve.prepare(text, lex, drop=profile.said)
+    topic_only = question.empty and bool(profile.topic) and profile.topic in lex.topics
+    if topic_only:
+        t = lex.topics[profile.topic]
+        # only a topic (a button, "/inform{"topic": …}"): any of its words answers it
+        question = retrieve.prepare(" ".join((t.name,) + t.aliases + t.keywords), lex)
+        question.groups = [tuple(question.weights)]
+    if question.empty:
+        return _listing(session, profile, as_of, limit, offset, lex, region_filter + size_filter, covered,
+                        region_covered)
+
+    in_region = _ids(session, region_filter)
+    applicable = _ids(session, region_filter + size_filter) if size_filter else in_region
+    hits = _sentence_index(session).search(question, allowed=in_region, k=60)
+    stated = _stated_tags(session, [h.measure_id for h in hits])
+    for h in hits:  # the enterprise's own size/industry or the asked topic: a small boost, not the signal
+        tags = stated.get(h.measure_id, {})
+        if profile.sizes and set(profile.sizes) & set(tags.get("size", ())):
+            h.score *= 1.1
+        if profile.industry and profile.industry in tags.get("industry", ()):
+            h.score *= 1.1
+        if profile.topic and profile.topic in tags.get("topic", ()):
+            h.score *= 1.1
+        if tags.get("qualification"):  # for a narrower audience (农业龙头企业, 高企) than the enterprise said
+            h.score *= 0.9
+    hits.sort(key=lambda h: -h.score)
+    if topic_only:  # every measure tagged with the topic answers it, best matching first
+        answering = [h for h in hits if profile.topic in stated.get(h.measure_id, {}).get("topic", ())]
+    else:
+        answering = [h for h in hits if h.coverage >= retrieve.FOUND_COVERAGE]
+    if answering and not topic_only:  # of the clauses about the thing asked, those near the best one
+        top = answering[0].score
+        answering = [h for h in answering if h.score >= top * retrieve.SHOWN_SHARE]
+    found = [h for h in answering if h.measure_id in applicable]
+    # about the thing asked but limited to another size/industry: said, with the clause
+    excluded = [h for h in answering if h.measure_id not in applicable][:2]
+    if found and excluded:
+        excluded = [h for h in excluded if h.score >= found[0].score]
+    relaxed = not found
+    shown = found if found else [h for h in hits if h.measure_id in applicable][:NEAREST_SHOWN]
+    page = shown[offset:offset + limit]
+    rows = [(h.measure_id, 1, 0, h.score, 0) for h in page]
+    results = _load_results(session, rows, profile, as_of, lex)
+    snippets = {h.measure_id: h.sentences for h in page}
+    for r in results:
+        r.snippet = _snippet(r.text, snippets.get(r.id, []))
+        r.coverage = next(h.coverage for h in page if h.measure_id == r.id)
+    not_applying = _load_results(session, [(h.measure_id, 1, 0, h.score, 0) for h in excluded], profile, as_of, lex)
+    for r, h in zip(not_applying, excluded):
+        r.snippet = _snippet(r.text, h.sentences)
+    return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
+                       results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
+                       found=bool(found), question_words=list(question.words), not_applying=not_applying,
+                       regions=_regions_of(results))
+
+
+#: when nothing answers the question, at most this many nearest clauses are offered
+NEAREST_SHOWN = 2
+
+
+def _filters(profile: Profile, covered: List[str], lex: Lexicon):
+    """SQL conditions: (district, size/industry) and whether the district is covered."""
+    M, T = db.Measure, db.Tag
+    region, size = [], []
+    region_covered = None
     if profile.district:
         up = lex.ancestors(profile.district)
         down = lex.descendants(profile.district)
         # Uncorrelated IN rather than EXISTS: the database starts from the region's measures
         # instead of testing every measure (bench/query_bench.py).
-        filters.append(M.id.in_(select(T.measure_id).where(T.kind == "district", T.value.in_(up + down))))
-        applies_expr = cast(M.id.in_(select(T.measure_id).where(T.kind == "district", T.value.in_(up))), Integer)
+        region.append(M.id.in_(select(T.measure_id).where(T.kind == "district", T.value.in_(up + down))))
         region_covered = any(r in covered for r in up + down) or any(profile.district in lex.ancestors(r) for r in covered)
-    size_match = literal(0)
     if profile.sizes:
-        filters.append(or_(~has_tag("size"), has_tag("size", profile.sizes)))
-        size_match = cast(has_tag("size", profile.sizes), Integer)
-    industry_match = literal(0)
+        size.append(or_(~_has_tag("size"), _has_tag("size", profile.sizes)))
     if profile.industry:
-        filters.append(or_(~has_tag("industry"), has_tag("industry", [profile.industry])))
-        industry_match = cast(has_tag("industry", [profile.industry]), Integer)
+        size.append(or_(~_has_tag("industry"), _has_tag("industry", [profile.industry])))
+    return region, size, region_covered
 
-    topic_match = literal(0)
-    if profile.topic:
-        topic_match = cast(has_tag("topic", [profile.topic]), Integer)
-    qterms = [t for t in text_terms(_without_slot_words(text, lex)) if not _is_slot_word(t, lex)] if text else []
-    text_score = literal(0.0)
-    source = M.__table__
-    if qterms:
-        n = _per_build(session, "measure_count",
-                       lambda: session.execute(select(func.count()).select_from(M)).scalar_one()) or 1
-        df = dict(session.execute(select(db.Term.term, func.count(db.Term.measure_id))
-                                  .where(db.Term.term.in_(qterms)).group_by(db.Term.term)).all())
-        weights = {t: math.log(1 + n / c) for t, c in df.items() if c}
-        if weights:
-            tw = (select(db.Term.measure_id.label("mid"),
-                         func.sum(case(*[(db.Term.term == t, w) for t, w in weights.items()], else_=0.0)).label("s"))
-                  .where(db.Term.term.in_(list(weights))).group_by(db.Term.measure_id).subquery())
-            # joined once (one row per measure) rather than looked up per measure
-            source = source.outerjoin(tw, tw.c.mid == M.id)
-            text_score = func.coalesce(tw.c.s, 0.0)
 
-    expired_rank = case((M.valid_until.is_(None), 1), (M.valid_until < as_of, 2), else_=0)
-    # A measure that states the enquirer's size or industry outranks an equally
-    # relevant general one, but never a clearly more relevant one.
-    slot_score = (size_match + industry_match).label("slot")
-    relevance = (topic_match * 10.0 + text_score).label("rel")
-    rank = (slot_score * 3.0 + relevance)
+def _has_tag(kind: str, values: Optional[Sequence[str]] = None):
+    M, T = db.Measure, db.Tag
+    cond = [T.measure_id == M.id, T.kind == kind]
+    if values is not None:
+        cond.append(T.value.in_(list(values)))
+    return exists().where(and_(*cond))
 
-    def run(with_relevance: bool):
-        where = list(filters)
-        if with_relevance:
-            where.append((topic_match * 10.0 + text_score) > 0)
-        base = (select(M.id, applies_expr.label("applies"), slot_score, relevance, expired_rank.label("exp"))
-                .select_from(source).where(*where))
-        # the total comes with the page (one pass instead of two); a count only past the last page
-        rows = session.execute(base.add_columns(func.count().over().label("total"))
-                               .order_by(applies_expr.desc(), rank.desc(), expired_rank, M.document_id, M.ordinal)
-                               .limit(limit).offset(offset)).all()
-        if rows or not offset:
-            return (rows[0].total if rows else 0), rows
-        return session.execute(select(func.count()).select_from(base.subquery())).scalar_one(), rows
 
-    relevance_wanted = bool(profile.topic or qterms)
-    relaxed = False
-    total, rows = run(relevance_wanted)
-    if relevance_wanted and total == 0:
-        relaxed = True
-        total, rows = run(False)
+def _ids(session: Session, where) -> set:
+    if not where:
+        return set(_per_build(session, "all_ids", lambda: set(session.execute(select(db.Measure.id)).scalars())))
+    return set(session.execute(select(db.Measure.id).where(*where)).scalars())
 
+
+def _stated_tags(session: Session, ids: Sequence[int]) -> Dict[int, Dict[str, List[str]]]:
+    stored = _stored_measures(session, list(ids))
+    return {i: {"size": m["result"]["sizes"], "industry": m["result"]["industries"], "topic": m["result"]["topics"],
+                "qualification": m["result"]["qualifications"]}
+            for i, m in stored.items()}
+
+
+def _sentence_index(session: Session) -> retrieve.SentenceIndex:
+    def load():
+        rows = session.execute(select(db.Sentence.measure_id, db.Sentence.ordinal, db.Sentence.text, db.Sentence.tokens)
+                               .order_by(db.Sentence.measure_id, db.Sentence.ordinal)).all()
+        heads = dict(session.execute(select(db.Measure.id, db.Measure.item_heading)).all())
+        kinds = dict(session.execute(select(db.Measure.id, db.Measure.kind)).all())
+        return retrieve.SentenceIndex([tuple(r) for r in rows], {k: v or "" for k, v in heads.items()}, kinds)
+    return _per_build(session, "sentence_index", load)
+
+
+def _snippet(text: str, best: Sequence[int], max_chars: int = 150) -> List[str]:
+    """The sentence(s) of the clause that answer the question, in the clause's order."""
+    sentences = retrieve.split_sentences(text)
+    if not sentences:
+        return [text]
+    chosen = [i for i in best[:2] if i < len(sentences)] or [0]
+    if len(chosen) == 2 and len(sentences[chosen[0]]) + len(sentences[chosen[1]]) > max_chars:
+        chosen = chosen[:1]
+    return [sentences[i] for i in sorted(chosen)]
+
+
+def _regions_of(results: List[MeasureResult]) -> List[str]:
+    out: List[str] = []
+    for r in results:
+        if r.region not in out:
+            out.append(r.region)
+    return out
+
+
+def _listing(session: Session, profile: Profile, as_of: dt.date, limit: int, offset: int, lex: Lexicon,
+             filters, covered, region_covered) -> QueryResult:
+    """No words to search for: the measures that apply to the profile, those stating the
+    enterprise's size/industry first, usable ones before government work descriptions."""
+    M = db.Measure
+    size_match = cast(_has_tag("size", profile.sizes), Integer) if profile.sizes else literal(0)
+    industry_match = cast(_has_tag("industry", [profile.industry]), Integer) if profile.industry else literal(0)
+    topic_match = cast(_has_tag("topic", [profile.topic]), Integer) if profile.topic else literal(0)
+    usable = cast(M.kind == "enterprise", Integer)
+    base = select(M.id, literal(1).label("applies"), (size_match + industry_match).label("slot"),
+                  (topic_match * 1.0).label("rel"), literal(0).label("exp")).where(*filters)
+    rows = session.execute(base.add_columns(func.count().over().label("total"))
+                           .order_by(usable.desc(), topic_match.desc(), (size_match + industry_match).desc(),
+                                     M.document_id, M.ordinal).limit(limit).offset(offset)).all()
+    total = rows[0].total if rows else (session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+                                        if offset else 0)
     results = _load_results(session, rows, profile, as_of, lex)
-    return QueryResult(profile=profile, as_of=as_of, total=total, offset=offset, results=results, relaxed=relaxed,
-                       covered_regions=covered, region_covered=region_covered)
-
-
-def _without_slot_words(text: str, lex: Lexicon) -> str:
-    """Drop region and size words before segmenting: they are filters, not topics, and
-    jieba's search mode would otherwise turn "天河区" into "河区" that matches every 天河 measure."""
-    text = normalize_query(text)
-    for surface, _ in lex.region_terms() + [(s, None) for s, _ in lex.size_terms()]:
-        if surface in text:
-            text = text.replace(surface, " ")
-    return text
-
-
-def _is_slot_word(term: str, lex: Lexicon) -> bool:
-    return bool(lex.canonical_region(term) or lex.expand_size(term) or lex.canonical_industry(term))
+    for r in results:
+        r.snippet = _snippet(r.text, [0])
+    return QueryResult(profile=profile, as_of=as_of, total=total, offset=offset, results=results,
+                       covered_regions=covered, region_covered=region_covered, found=bool(results),
+                       regions=_regions_of(results))
 
 
 def get_measure(session: Session, measure_id: int, profile: Optional[Profile] = None,
@@ -332,11 +421,11 @@ def _stored_fields(m: db.Measure) -> dict:
             section=m.section_heading or "", text=m.text,
             lead_units=[mu.unit.name for mu in m.units if mu.role == "lead"],
             responsible_units=[mu.unit.name for mu in m.units if mu.role == "responsible"],
-            amounts=[{"raw": a.raw, "value": a.value, "unit": a.unit, "qualifier": a.qualifier, "sentence": a.sentence}
-                     for a in m.amounts],
+            amounts=[{"raw": a.raw, "value": a.value, "unit": a.unit, "qualifier": a.qualifier, "sentence": a.sentence,
+                      "kind": a.kind} for a in m.amounts],
             deadline_text=m.deadline_text, deadline=m.deadline.isoformat() if m.deadline else None,
             valid_until=m.valid_until.isoformat() if m.valid_until else None,
-            validity_source=m.validity_source, validity_text=doc.validity_text,
+            validity_source=m.validity_source, validity_text=doc.validity_text, kind=m.kind,
             sizes=tags.get("size", []), industries=tags.get("industry", []), districts=tags.get("district", []),
             topics=tags.get("topic", []), qualifications=tags.get("qualification", [])),
         "units": [_unit_fields(mu.unit, mu.role) for mu in m.units],

@@ -372,6 +372,15 @@ def classify(
     return _classify_ambiguous(stds, given)
 
 
+def possible_sizes_any_industry(employees: Optional[int] = None, revenue_yuan: Optional[float] = None) -> List[str]:
+    """Every size some category of the standard gives these figures (the industry unknown)."""
+    given = {EMPLOYEES: _check(EMPLOYEES, employees), REVENUE: _check(REVENUE, revenue_yuan), ASSETS: None}
+    found: set = set()
+    for std in STANDARDS.values():
+        found.update(_possible_sizes(std, given)[0])
+    return [s for s in SIZES if s in found]
+
+
 def _classify_ambiguous(stds: Sequence[Standard], given: Mapping[str, Optional[float]]) -> SizeResult:
     """Several categories fit the industry: decide only if they all agree."""
     names = [s.category for s in stds]

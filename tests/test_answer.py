@@ -18,7 +18,9 @@ def test_answer_is_numbered_with_amount_validity_citation_and_unit(session):
     assert text.count("\n1. ") + text.startswith("1. ") >= 1 and "\n2. " in text
     assert "可获得：" in text and "20万元" in text
     assert "有效期至2020年12月31日" in text and "已过期" in text
-    assert "出处：《增城区" in text and "增府规〔2020〕1号" in text
+    # one document: its title once, then the article of each item
+    assert text.count("《增城区坚决打赢") == 1 and "增府规〔2020〕1号" in text
+    assert "出处：第（二）条第3项" in text
     assert "牵头单位：区科工商信局" in text
     assert "暂无该单位电话记录" in text and "12345" in text
     assert f"找到{qr.total}条" in text
@@ -42,7 +44,7 @@ def test_responsible_units_only_and_deadline(session):
 def test_too_broad_question_says_how_many_and_how_to_narrow(session):
     qr, text = answer(session, district="增城区")
     assert qr.total == 111
-    assert "找到111条" in text and "更多" in text and "行业" in text
+    assert "共111条" in text and "先列前3条" in text and "更多" in text
 
 
 def test_nothing_applies_is_said_plainly(session):

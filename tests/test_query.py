@@ -91,7 +91,8 @@ def test_validity_as_of_date(session):
 
 def test_unknown_topic_falls_back_to_nearest_alternatives(session):
     qr = ask(session, "量子引力专项资助", district="海珠区")
-    assert qr.relaxed and qr.total == 8
+    # not found: at most the two nearest clauses, flagged as such, never presented as the answer
+    assert qr.relaxed and not qr.found and qr.total <= 2
 
 
 def test_uncovered_region_is_reported(session):

@@ -1,0 +1,271 @@
+"""Rank clauses by the question's own words, sentence by sentence (BM25 over jieba tokens).
+
+Why sentences: a clause is often 3–8 sentences, each about a different thing (a
+subsidy, who pays, a deadline). Scoring the question against each sentence, and a
+clause by its best sentence plus a share of the whole clause, keeps a broad clause
+that mentions many benefits from outranking the clause about the thing asked — and
+the best sentence is the snippet shown, so ranking and snippet agree by construction
+(shared/RETRIEVAL_NOTES.md).
+
+* The index (``bm25s``, sparse-matrix BM25) is built once per database build and
+  process from the tokens `bot build` stored (``sentences`` table); 215 measures,
+  ~900 sentences index in a few ms.
+* The question: normalised, region/size words removed (they are filters), the
+  lexicon's question words dropped, each remaining word expanded with its synonym
+  group at half weight (招工 ≈ 招用工 ≈ 新招员工).
+* "Found" is decided on *coverage*, not the raw BM25 value (which depends on the
+  corpus size): the idf-weighted share of the question's words (or a synonym of
+  each) that the clause contains. The threshold is calibrated on the labelled dev
+  set (bench/retrieval_eval.py), never on the held-out set.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from bot.lexicon import Lexicon, load_lexicon
+from bot.terms import STOPWORDS, tokenizer
+from bot.textnorm import normalize_query
+
+#: share of the question's (idf-weighted) words a clause must contain to count as an answer;
+#: calibrated on tests/retrieval/dev.yml (bench/retrieval_eval.py prints the trade-off)
+FOUND_COVERAGE = 0.5
+#: weight of a synonym relative to the enterprise's own word
+SYNONYM_WEIGHT = 0.5
+#: a clause's score = best sentence + this share of the whole clause's score
+CLAUSE_SHARE = 0.3
+#: BM25 term-frequency saturation: low, so a sentence repeating "贴息" three times does not
+#: beat the one that has both words the enterprise asked about
+BM25_K1 = 0.8
+#: clauses shown as answers score at least this share of the best one
+SHOWN_SHARE = 0.35
+#: clauses that only describe what the government did rank below usable ones
+GOVERNMENT_FACTOR = 0.5
+
+_SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
+_TOKEN_CHAR = re.compile(r"[\u3400-\u9fffA-Za-z0-9&%]")
+_NUMBER = re.compile(r"\d")
+
+#: what a question asking for a number wants, and the sentences that have it
+NUMBER_ASKS: Tuple[Tuple[re.Pattern, re.Pattern], ...] = (
+    (re.compile(r"几天|多少天|多久|多长时间|几个工作日|多少个工作日|时限|期限|多快|几日"),
+     re.compile(r"\d+\s*(个)?(工作日|天|日|小时|分钟|个月|年)|[一二三四五六七八九十两半]+\s*(个)?(工作日|天|小时|个月)")),
+    (re.compile(r"多少钱|补多少|奖多少|多少万|最高多少|最多多少|上限|金额|多少补贴|补贴多少|奖励多少|给多少|能拿多少|几万"),
+     re.compile(r"\d+(\.\d+)?\s*(余)?\s*(万|亿)?\s*(美)?元")),
+    (re.compile(r"比例|几成|百分之|多少%|贴多少|补多少"), re.compile(r"\d+(\.\d+)?\s*%|百分之")),
+)
+
+
+def split_sentences(text: str) -> List[str]:
+    """A clause's sentences, at 。；！？ (kept whole: a sentence is what the snippet shows)."""
+    return [s.strip() for s in _SENTENCE_END.split(text or "") if len(s.strip()) >= 2]
+
+
+def _single_char_words() -> frozenset:
+    lex = load_lexicon()
+    words = set()
+    for t in lex.topics.values():
+        words.update(w for w in t.keywords + t.aliases if len(w) == 1)
+    return frozenset(words)
+
+
+def index_tokens(text: str) -> List[str]:
+    """Tokens of a text as the index stores them: jieba search-mode segments (repeats kept,
+    BM25 counts them), lower-cased; two characters or more unless a lexicon word ("税")."""
+    singles = _single_char_words()
+    out: List[str] = []
+    for tok in tokenizer().cut_for_search(normalize_query(text or "")):
+        tok = tok.strip().lower()
+        if not tok or len(tok) > 32 or not _TOKEN_CHAR.search(tok) or tok in STOPWORDS:
+            continue
+        if len(tok) >= 2 or tok in singles:
+            out.append(tok)
+    return out
+
+
+@dataclass
+class Question:
+    """The question as the ranking sees it."""
+    words: List[str]                       # the enterprise's own content words
+    weights: Dict[str, float]              # word or synonym → weight
+    groups: List[Tuple[str, ...]]          # each own word with its synonyms (coverage counts a group once)
+    number: Optional[re.Pattern] = None    # the kind of number asked for, if any
+    # a topic word's tagging keywords ("水电气" → 用电, 用水, 报装 …): used only when the
+    # documents rarely use the word itself (SentenceIndex.effective)
+    topic_words: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.words
+
+
+def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) -> Question:
+    """Content words of a question. ``drop``: surface words already read as slots (regions,
+    sizes, an industry the enterprise described itself with)."""
+    lex = lex or load_lexicon()
+    t = normalize_query(text or "")
+    number = next((want for ask, want in NUMBER_ASKS if ask.search(t)), None)
+    for surface in sorted(set(drop), key=len, reverse=True):
+        if surface:
+            t = t.replace(surface, " ")
+    for surface, _ in lex.region_terms() + [(s, None) for s, _ in lex.size_terms()]:
+        if surface in t:
+            t = t.replace(surface, " ")
+    words: List[str] = []
+    for tok in index_tokens(t):
+        if tok in lex.query_stopwords or tok in words:
+            continue
+        if lex.canonical_region(tok) or lex.expand_size(tok):
+            continue
+        words.append(tok)
+    # a word that is part of a longer word of the question adds nothing (cut_for_search
+    # gives both "出口信用保险" and "信用", "保险")
+    words = [w for w in words if not any(w != o and w in o and len(o) > len(w) for o in words)] or words
+    weights: Dict[str, float] = {}
+    groups: List[Tuple[str, ...]] = []
+    topic_words: Dict[str, Tuple[str, ...]] = {}
+    for w in words:
+        weights[w] = max(weights.get(w, 0.0), 1.0)
+        syn = list(lex.synonyms_of(w))
+        topic = lex.canonical_topic(w)
+        if topic:
+            topic_words[w] = tuple(k for k in lex.topics[topic].keywords if k != w and k not in syn)
+        for s in syn:
+            weights.setdefault(s, SYNONYM_WEIGHT)
+        # a long word the corpus may hold only in pieces ("免申即享" → 免申, 即享)
+        pieces = [p for p in tokenizer().cut(w) if len(p) >= 2 and p != w] if len(w) >= 4 else []
+        for p in pieces:
+            weights.setdefault(p, SYNONYM_WEIGHT)
+        groups.append((w,) + tuple(syn) + tuple(pieces))
+    return Question(words=words, weights=weights, groups=groups, number=number, topic_words=topic_words)
+
+
+@dataclass
+class Hit:
+    measure_id: int
+    score: float
+    coverage: float                 # idf-weighted share of the question's words the clause has
+    sentences: List[int] = field(default_factory=list)  # best sentence ordinals, best first
+
+
+class SentenceIndex:
+    """BM25 over every sentence and every clause of one database build."""
+
+    def __init__(self, rows: Sequence[Tuple[int, int, str, str]], headings: Dict[int, str],
+                 kinds: Dict[int, str]):
+        """rows: (measure_id, sentence ordinal, text, space-joined tokens), ordered by measure
+        then ordinal; headings and kinds by measure id."""
+        import bm25s
+
+        self.sentence_measure = np.array([r[0] for r in rows], dtype=np.int64)
+        self.sentence_ordinal = [r[1] for r in rows]
+        self.texts = [r[2] for r in rows]
+        sentence_tokens = [r[3].split() or ["\u0000"] for r in rows]
+        self.measure_ids: List[int] = []
+        clause_tokens: List[List[str]] = []
+        self.measure_sets: List[set] = []
+        for mid, toks in zip(self.sentence_measure.tolist(), sentence_tokens):
+            if not self.measure_ids or self.measure_ids[-1] != mid:
+                self.measure_ids.append(mid)
+                clause_tokens.append(index_tokens(headings.get(mid, "")))
+            clause_tokens[-1].extend(toks)
+        self.measure_sets = [set(t) for t in clause_tokens]
+        self.position = {mid: i for i, mid in enumerate(self.measure_ids)}
+        # where each measure's sentences start, for a per-measure max (np.maximum.reduceat)
+        self.starts = np.searchsorted(self.sentence_measure, np.array(self.measure_ids, dtype=np.int64))
+        self.government = np.array([kinds.get(mid) == "government" for mid in self.measure_ids])
+        self.sentences = bm25s.BM25(k1=BM25_K1, b=0.75)
+        self.sentences.index(sentence_tokens, show_progress=False)
+        self.clauses = bm25s.BM25(k1=BM25_K1, b=0.75)
+        self.clauses.index(clause_tokens or [["\u0000"]], show_progress=False)
+        n = max(len(clause_tokens), 1)
+        df: Dict[str, int] = {}
+        for toks in self.measure_sets:
+            for t in toks:
+                df[t] = df.get(t, 0) + 1
+        self.n = n
+        self.df = df
+
+    def idf(self, word: str) -> float:
+        """Rare words say most about which clause is meant; a word no clause has gets the
+        highest weight (the question is about something the documents may not cover)."""
+        return math.log(1 + (self.n - self.df.get(word, 0) + 0.5) / (self.df.get(word, 0) + 0.5))
+
+    def _weighted(self, model, q: Question) -> Optional[np.ndarray]:
+        """Sum over the question's words of the best of (the word, half the best synonym):
+        a group counts once, so ten synonyms of a broad topic word cannot outweigh the
+        one clause that has the word itself ("工会经费")."""
+        total = None
+        for group in q.groups:
+            best = None
+            for i, w in enumerate(group):
+                if w not in model.vocab_dict:
+                    continue
+                s = model.get_scores([w]) * (q.weights.get(w, SYNONYM_WEIGHT) if i else 1.0)
+                best = s if best is None else np.maximum(best, s)
+            if best is not None:
+                total = best if total is None else total + best
+        return total
+
+    def coverage(self, q: Question, position: int) -> float:
+        have = self.measure_sets[position]
+        total = got = 0.0
+        for group in q.groups:
+            w = self.idf(group[0])
+            total += w
+            if any(g in have for g in group):
+                got += w if group[0] in have else w * 0.8
+        return got / total if total else 0.0
+
+    #: a topic word found in fewer clauses than this is read as its topic's keywords too
+    RARE_TOPIC_WORD = 3
+
+    def effective(self, q: Question) -> Question:
+        """The question with topic words the documents rarely use expanded by their topic's
+        keywords: "水电气" means 用电/用水/报装 here, but "贷款" (in many clauses) means 贷款,
+        not every word of the 融资贴息 topic."""
+        if not q.topic_words:
+            return q
+        groups, weights = [], dict(q.weights)
+        for g in q.groups:
+            extra = q.topic_words.get(g[0], ()) if self.df.get(g[0], 0) < self.RARE_TOPIC_WORD else ()
+            for k in extra:
+                weights.setdefault(k, SYNONYM_WEIGHT)
+            groups.append(g + tuple(k for k in extra if k not in g))
+        return Question(words=q.words, weights=weights, groups=groups, number=q.number)
+
+    def search(self, q: Question, allowed: Optional[set] = None, k: int = 30) -> List[Hit]:
+        """The best ``k`` clauses for the question among ``allowed`` measure ids (all if None)."""
+        if q.empty or not self.measure_ids:
+            return []
+        q = self.effective(q)
+        sent = self._weighted(self.sentences, q)
+        if sent is None:
+            return []
+        if q.number is not None:
+            # a question asking "多少天/最高多少" prefers the sentence that states such a number
+            sent = sent * np.array([1.25 if q.number.search(t) else 1.0 for t in self.texts])
+        best = np.maximum.reduceat(sent, self.starts) if len(sent) else sent
+        clause = self._weighted(self.clauses, q)
+        score = best + CLAUSE_SHARE * clause
+        score = np.where(self.government, score * GOVERNMENT_FACTOR, score)
+        order = np.argsort(-score, kind="stable")
+        hits: List[Hit] = []
+        for pos in order:
+            if score[pos] <= 0:
+                break
+            mid = self.measure_ids[pos]
+            if allowed is not None and mid not in allowed:
+                continue
+            lo = self.starts[pos]
+            hi = self.starts[pos + 1] if pos + 1 < len(self.starts) else len(sent)
+            ranked = sorted(range(lo, hi), key=lambda i: -sent[i])
+            hits.append(Hit(measure_id=mid, score=float(score[pos]), coverage=self.coverage(q, pos),
+                            sentences=[self.sentence_ordinal[i] for i in ranked if sent[i] > 0]))
+            if len(hits) >= k:
+                break
+        return hits
