@@ -4,21 +4,33 @@ Everything is parsed first (a bad document fails before the database is
 touched). SQLite builds into a temporary file that replaces the old one in a
 single rename; other databases rebuild inside one transaction. Contacts, which
 a person maintains, are carried over.
+
+Contacts exist nowhere else (the seeds have no phone numbers), so a SQLite
+rebuild reads them from the old file *before* anything is written, read-only,
+and stops with `ContactsUnreadable` (the file and SQLite's reason; the CLI
+exits 2 and the file stays as it was) when that file is there but is not a
+readable database or its contacts table fails SQLite's own check
+(``PRAGMA quick_check(contacts)``, ~1 ms on the real database). Earlier a
+corrupt file was taken for "no contacts" and replaced: every hand-imported
+contact was silently gone. A missing file (first build) or an empty one
+(0 bytes: what a connection leaves after the file was deleted) holds no
+contacts and builds normally.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import create_engine, delete, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot import db
-from bot.ingest import SEEDS_DIR, ParsedDocument, parse_all
+from bot.ingest import SEEDS_DIR, IngestError, ParsedDocument, parse_all
 from bot.lexicon import Lexicon, load_lexicon
 from bot.retrieve import index_tokens, split_sentences
 from bot.terms import terms
@@ -26,6 +38,20 @@ from bot.terms import terms
 # Order matters for delete (children first).
 REBUILT_TABLES = [db.Sentence, db.Term, db.Tag, db.AmountRow, db.MeasureUnit, db.Measure, db.Document, db.UnitAlias, db.Unit,
                   db.Region, db.BuildInfo]
+
+
+CONTACT_FIELDS = ("region", "unit_name", "full_name", "phone", "address", "website", "source", "updated")
+
+
+class ContactsUnreadable(IngestError):
+    """The old database is there but its contacts cannot be read: the build stops."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        message = (f"cannot read the contacts in the existing database ({reason}), so a rebuild would drop them; "
+                   "nothing was changed. Restore the file from a backup, or move it away to build without "
+                   "its contacts (then 'python -m bot contacts import' the directory again)")
+        Exception.__init__(self, f"{path}: {message}")
+        self.file, self.line, self.message = str(path), 0, message
 
 
 def build(url: Optional[str] = None, seeds_dir: Path = SEEDS_DIR) -> Dict[str, int]:
@@ -44,6 +70,7 @@ def build(url: Optional[str] = None, seeds_dir: Path = SEEDS_DIR) -> Dict[str, i
 
 
 def _build_sqlite_file(path: Path, docs: List[ParsedDocument], lex: Lexicon) -> Dict[str, int]:
+    contacts = read_contacts(path)  # before anything is written: unreadable -> stop here
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -53,8 +80,8 @@ def _build_sqlite_file(path: Path, docs: List[ParsedDocument], lex: Lexicon) -> 
         db.Base.metadata.create_all(engine)
         with Session(engine, future=True) as session, session.begin():
             counts = _write(session, docs, lex)
-            if path.exists():
-                _copy_contacts(f"sqlite:///{path}", session)
+            for row in contacts:
+                session.add(db.Contact(**row))
         db.dispose_engine(tmp_url)
         db.dispose_engine(f"sqlite:///{path}")
         os.replace(tmp, path)
@@ -65,15 +92,36 @@ def _build_sqlite_file(path: Path, docs: List[ParsedDocument], lex: Lexicon) -> 
             os.unlink(tmp)
 
 
-def _copy_contacts(old_url: str, session: Session) -> None:
+def read_contacts(path: Path) -> List[dict]:
+    """The contacts held in the SQLite file at `path` ([] when there is none); ContactsUnreadable
+    when the file is there but they cannot be read. Opened read-only: never creates or changes it."""
     try:
-        with Session(db.get_engine(old_url), future=True) as old:
-            rows = old.execute(select(db.Contact)).scalars().all()
-    except Exception:  # an old file without the table, or not a database: nothing to keep
-        return
-    for c in rows:
-        session.add(db.Contact(region=c.region, unit_name=c.unit_name, full_name=c.full_name, phone=c.phone,
-                               address=c.address, website=c.website, source=c.source, updated=c.updated))
+        if not path.exists():
+            return []
+        if not path.is_file():
+            raise ContactsUnreadable(path, "not a regular file")
+        if path.stat().st_size == 0:
+            return []
+    except OSError as e:
+        raise ContactsUnreadable(path, str(e))
+    engine = create_engine("sqlite://", future=True,
+                           creator=lambda: sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10))
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("contacts"):
+                return []  # a database without the table has no contacts to keep
+            check = conn.execute(text("PRAGMA quick_check(contacts)")).scalars().all()
+            if check != ["ok"]:
+                raise ContactsUnreadable(path, "SQLite's check of the contacts table: " + "; ".join(check[:3]))
+            table = db.Contact.__table__
+            return [dict(r._mapping) for r in conn.execute(select(*(table.c[f] for f in CONTACT_FIELDS)))]
+    except ContactsUnreadable:
+        raise
+    except Exception as e:  # sqlite3.DatabaseError: not a database, malformed, locked, unreadable
+        reason = getattr(e, "orig", None) or e
+        raise ContactsUnreadable(path, f"{type(reason).__name__}: {reason}")
+    finally:
+        engine.dispose()
 
 
 def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[str, int]:

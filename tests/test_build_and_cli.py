@@ -168,3 +168,62 @@ def test_a_running_assistant_answers_from_the_new_build_and_new_contacts(tmp_pat
     assert run_cli("contacts", "import", str(contacts), env_db=url).returncode == 0
     assert [c["phone"] for c in answer().contacts] == ["(000) 1111-2222"]
     db.dispose_engine(url)
+
+
+# --------------------------------------------------------------------------- contacts a rebuild cannot read
+def _with_contacts(tmp_path) -> Path:
+    """A built database holding one hand-imported contact."""
+    from bot.contacts import import_csv
+    db_file = tmp_path / "m.db"
+    build(f"sqlite:///{db_file}")
+    directory = tmp_path / "directory.csv"
+    directory.write_text("region,unit,phone,source\n增城区,区发改局,(000) 0000-0000,测试名录 2026\n", encoding="utf-8")
+    assert import_csv(str(directory), f"sqlite:///{db_file}") == {"imported": 1, "errors": []}
+    from bot import db
+    db.dispose_engine(f"sqlite:///{db_file}")
+    return db_file
+
+
+def _overwrite_contacts_page(db_file: Path) -> None:
+    """Damage the page holding the contacts table's rows (as a disk or a bad copy would)."""
+    with sqlite3.connect(db_file) as c:
+        page_size = c.execute("pragma page_size").fetchone()[0]
+        root = c.execute("select rootpage from sqlite_master where name = 'contacts'").fetchone()[0]
+    with open(db_file, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xa5" * page_size)
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda f: f.write_bytes(b"this is not a database, it was overwritten" * 100), "not a database"),
+    (_overwrite_contacts_page, "malformed"),
+    (lambda f: (f.unlink(), f.mkdir()), "not a regular file"),
+], ids=["overwritten", "contacts-page-damaged", "a-directory"])
+def test_unreadable_old_database_stops_the_build_and_keeps_its_contacts(tmp_path, damage, reason):
+    """The issue: with the database deleted or corrupt, `bot build` restored the measures and
+    silently dropped every hand-imported contact."""
+    from bot.build import ContactsUnreadable
+    db_file = _with_contacts(tmp_path)
+    damage(db_file)
+    before = db_file.read_bytes() if db_file.is_file() else None
+    with pytest.raises(ContactsUnreadable) as err:
+        build(f"sqlite:///{db_file}")
+    assert str(db_file) in str(err.value) and "contacts" in str(err.value) and reason in str(err.value)
+    assert (db_file.read_bytes() if db_file.is_file() else None) == before
+    assert not list(tmp_path.glob("m.db.*.tmp"))
+    out = run_cli("build", env_db=f"sqlite:///{db_file}")  # what an operator sees
+    assert out.returncode == 2 and str(db_file) in out.stderr and "contacts" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_missing_or_empty_database_builds_and_a_readable_one_keeps_its_contacts(tmp_path):
+    from bot.build import read_contacts
+    db_file = _with_contacts(tmp_path)
+    build(f"sqlite:///{db_file}")
+    assert [(c["region"], c["phone"], c["source"]) for c in read_contacts(db_file)] == [
+        ("增城区", "(000) 0000-0000", "测试名录 2026")]
+    db_file.unlink()
+    db_file.write_bytes(b"")  # what a connection leaves after the file was deleted
+    assert build(f"sqlite:///{db_file}")["measures"] > 0 and read_contacts(db_file) == []
+    fresh = tmp_path / "first.db"
+    assert build(f"sqlite:///{fresh}")["measures"] > 0
