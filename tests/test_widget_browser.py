@@ -151,3 +151,19 @@ def test_unreachable_server_is_said_clearly(browser, site):
     status = wait_for(lambda: (lambda el: el.is_displayed() and el.text)(browser.find_element("css selector", ".pa-status")), 20)
     assert "连不上服务器" in status
     assert browser.find_elements("css selector", ".pa-user.pa-pending")
+
+
+def test_widget_uses_a_signed_session_and_shows_a_refusal_instead_of_retrying(browser, site, assistant):
+    browser.get(f"{site}/widget/demo.html?server=http://127.0.0.1:{assistant.port}")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    browser.find_element("css selector", ".pa-launcher").click()
+    ask(browser, "你好")
+    session = wait_for(lambda: browser.execute_script("return window.PolicyAssistant.session()"), driver=browser)
+    assert session.startswith("w1.") and len(session.split(".")) == 3  # issued by the server, not made up
+    before = len(bot_texts(browser))
+    browser.execute_script("window.PolicyAssistant.send('增'.repeat(2001))")  # past the textarea's maxlength
+    refusal = wait_for(lambda: next((t for t in bot_texts(browser)[before:] if "2000" in t), None), driver=browser)
+    assert "分几次发送" in refusal
+    assert not browser.find_elements("css selector", ".pa-user.pa-pending"), "not left waiting or retrying"
+    assert not browser.find_element("css selector", ".pa-status").is_displayed()

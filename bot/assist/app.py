@@ -254,10 +254,12 @@ def create_app(database_url: Optional[str] = None, token: Optional[str] = None) 
 
 def main(argv: Optional[list] = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bot.assist", description="政策助手 12345 坐席辅助台")
-    ap.add_argument("--host", default=os.environ.get("ASSIST_HOST", "0.0.0.0"))
+    ap.add_argument("--host", default=os.environ.get("ASSIST_HOST") or "127.0.0.1")  # public: ASSIST_HOST=0.0.0.0
     ap.add_argument("--port", type=int, default=int(os.environ.get("ASSIST_PORT") or DEFAULT_PORT))
     ap.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: $DATABASE_URL or var/measures.db)")
     args = ap.parse_args(argv)
+    from bot import logmask
+    logmask.install()  # callers' ID-card and phone numbers never reach the log in full
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = os.environ.get("ASSIST_TOKEN")
     generated = not token

@@ -27,8 +27,8 @@ and takes its API token from ``$RASA_TOKEN`` when none is on the command line, s
 token never appears in ``ps``; the action server binds to ``$ACTION_HOST`` (default
 127.0.0.1) and runs actions only for loopback callers, or — when
 ``$ACTION_SERVER_SECRET`` is set — only for calls carrying it in ``X-Action-Secret``
-(Rasa adds the header; ``scripts/run.sh`` always sets a secret, since loopback is
-shared by every local user). Log records have ID-card and phone numbers masked
+(Rasa adds the header; set it when the action server runs on another host, or when
+other local users should not reach it — loopback is shared by every local user). Log records have ID-card and phone numbers masked
 (``bot.logmask``).
 
 `make run`, the end-to-end tests and the benchmark all start Rasa through this module,

@@ -1,5 +1,7 @@
 /* 政策助手 web widget: <script src=".../widget/widget.js" data-server="https://rasa.example.gov.cn"></script>
- * Talks to Rasa's REST channel (POST {server}/webhooks/rest/webhook). No dependencies. */
+ * Talks to the widget channel (bot/channels/webwidget.py): POST {server}/webhooks/widget/session gives a
+ * signed session id, kept in localStorage so a reload continues the conversation; messages go to
+ * POST {server}/webhooks/widget/webhook as {"sender": <session>, "message": "…"}. No dependencies. */
 (function () {
   "use strict";
   var script = document.currentScript || document.querySelector("script[data-server]");
@@ -16,14 +18,10 @@
     state.history = state.history.slice(-MAX_HISTORY);
     try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode: keep in memory */ }
   }
-  function newSender() {
-    var a = new Uint8Array(12);
-    (window.crypto || window.msCrypto).getRandomValues(a);
-    return "web-" + Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
+  var BASE = SERVER.replace(/\/$/, "") + "/webhooks/widget";
 
   var state = load();
-  state.sender = state.sender || newSender();
+  delete state.sender;  // ids the page made up itself (older widget): the server issues them now
   state.history = state.history || [];
   state.open = !!state.open;
   save();
@@ -121,15 +119,42 @@
     pump();
   }
 
+  function session() {
+    if (state.session) { return Promise.resolve(state.session); }
+    return fetch(BASE + "/session", { method: "POST" }).then(function (resp) {
+      if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+      return resp.json();
+    }).then(function (body) {
+      state.session = body.session;
+      save();
+      return state.session;
+    });
+  }
+
+  function refused(resp) {
+    // the server refused this message (too long, …): say why, do not retry it
+    return resp.json().catch(function () { return {}; }).then(function (body) {
+      return [{ text: body.text || "（这条消息无法发送，请换个说法再问。）" }];
+    });
+  }
+
   function pump() {
     if (busy || !queue.length) { return; }
     busy = true;
     var job = queue[0];
-    fetch(SERVER.replace(/\/$/, "") + "/webhooks/rest/webhook", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: state.sender, message: job.message })
+    session().then(function (id) {
+      return fetch(BASE + "/webhook", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: id, message: job.message })
+      });
     }).then(function (resp) {
+      if (resp.status === 403) {  // the session is no longer valid (new server key): get a new one, retry
+        delete state.session;
+        save();
+        throw new Error("session");
+      }
+      if (resp.status >= 400 && resp.status < 500) { return refused(resp); }
       if (!resp.ok) { throw new Error("HTTP " + resp.status); }
       return resp.json();
     }).then(function (replies) {
@@ -147,8 +172,9 @@
       retryDelay = 1000;
       busy = false;
       pump();
-    }).catch(function () {
+    }).catch(function (err) {
       busy = false;
+      if (err && err.message === "session" && !job.renewed) { job.renewed = true; pump(); return; }
       showStatus("暂时连不上服务器，正在重试…（消息不会丢失）");
       setTimeout(pump, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 15000);
@@ -184,5 +210,6 @@
     render(hello, true);
   }
   setOpen(state.open);
-  window.PolicyAssistant = { open: function () { setOpen(true); }, send: send, sender: state.sender };
+  window.PolicyAssistant = { open: function () { setOpen(true); }, send: send,
+                             session: function () { return state.session; } };
 })();
