@@ -11,10 +11,9 @@ import asyncio
 import logging
 from typing import Any, Callable, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from bot import service
 
@@ -36,8 +35,8 @@ def _text(tracker: Tracker) -> str:
 
 
 def _question(tracker: Tracker) -> str:
-    """The question being answered: the latest "which measures…" message, not the
-    answer to the form's last prompt ("跳过")."""
+    """The question being answered: the latest "which measures…" message, not a later
+    profile answer ("做餐饮的") or button."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "ask_measures":
@@ -53,8 +52,9 @@ async def _run(dispatcher: CollectingDispatcher, tracker: Tracker, fn: Callable[
         logger.exception("action failed")
         dispatcher.utter_message(text=service.apology(tracker.get_slot("district")))
         return []
-    for message in reply.messages:
-        dispatcher.utter_message(text=message)
+    for i, message in enumerate(reply.messages):
+        last = i == len(reply.messages) - 1
+        dispatcher.utter_message(text=message, buttons=reply.buttons if last and reply.buttons else None)
     return [SlotSet(k, v) for k, v in reply.slots.items()]
 
 
@@ -88,8 +88,9 @@ class _AboutListedMeasure:
         return self.action_name
 
     async def run(self, dispatcher, tracker, domain):
+        # with no list yet, the message itself says which measure ("复工热线电话多少")
         return await _run(dispatcher, tracker, type(self).answer, _text(tracker), _shown(tracker),
-                          tracker.get_slot("focus_measure"))
+                          tracker.get_slot("focus_measure"), _slots(tracker))
 
 
 class ActionMeasureDetail(_AboutListedMeasure, Action):
@@ -122,7 +123,8 @@ class ActionChangeProfile(Action):
 
     async def run(self, dispatcher, tracker, domain):
         question = tracker.get_slot("last_question") or ""
-        return await _run(dispatcher, tracker, service.change_profile, _slots(tracker), question)
+        events = await _run(dispatcher, tracker, service.change_profile, _slots(tracker), question)
+        return events + [SlotSet("last_question", question)]
 
 
 class ActionHumanHandoff(Action):
@@ -132,43 +134,3 @@ class ActionHumanHandoff(Action):
     async def run(self, dispatcher, tracker, domain):
         # the enterprise's question, also when it asks for a person before the form is done
         return await _run(dispatcher, tracker, service.handoff, _slots(tracker), _question(tracker), _shown(tracker))
-
-
-class ValidateProfileForm(FormValidationAction):
-    """Maps what people say to canonical values; rejects districts we have no documents for."""
-
-    def name(self) -> Text:
-        return "validate_profile_form"
-
-    async def _validate(self, fn, value, dispatcher, tracker) -> Dict[Text, Any]:
-        try:
-            reply = await asyncio.to_thread(fn, str(value))
-        except Exception:
-            logger.exception("validation failed")
-            dispatcher.utter_message(text=service.apology(tracker.get_slot("district")))
-            return {}
-        for message in reply.messages:
-            dispatcher.utter_message(text=message)
-        return reply.slots
-
-    async def validate_district(self, value, dispatcher, tracker, domain: DomainDict):
-        return await self._validate(service.validate_district, value, dispatcher, tracker)
-
-    async def validate_industry(self, value, dispatcher, tracker, domain: DomainDict):
-        return await self._validate(service.validate_industry, value, dispatcher, tracker)
-
-    async def validate_size(self, value, dispatcher, tracker, domain: DomainDict):
-        return await self._validate(service.validate_size, value, dispatcher, tracker)
-
-    async def extract_size(self, dispatcher, tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """"30个人，年营收300万" while we ask for the size: classify by the national standard."""
-        if tracker.get_slot("requested_slot") != "size":
-            return {}
-        entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities", [])}
-        if not (entities.get("employees") or entities.get("revenue")):
-            return {}
-        reply = await asyncio.to_thread(service.size_class, tracker.get_slot("industry"), entities.get("employees"),
-                                        entities.get("revenue"))
-        for message in reply.messages:
-            dispatcher.utter_message(text=message)
-        return {"size": reply.slots["size"]} if reply.slots.get("size") else {}

@@ -111,7 +111,7 @@ def region_note(r: MeasureResult) -> str:
     return ""
 
 
-def snippet_text(r: MeasureResult, max_chars: int = 160) -> str:
+def snippet_text(r: MeasureResult, max_chars: int = 220) -> str:
     """The sentence(s) of the clause that answer the question, whole where they fit."""
     text = "".join(r.snippet) if r.snippet else r.text
     return shorten(text, max_chars)

@@ -250,7 +250,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
                        found=bool(found), question_words=list(question.words), not_applying=not_applying,
-                       regions=_regions_of(results))
+                       regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]))
 
 
 #: when nothing answers the question, at most this many nearest clauses are offered
@@ -307,7 +307,7 @@ def _sentence_index(session: Session) -> retrieve.SentenceIndex:
     return _per_build(session, "sentence_index", load)
 
 
-def _snippet(text: str, best: Sequence[int], max_chars: int = 150) -> List[str]:
+def _snippet(text: str, best: Sequence[int], max_chars: int = 220) -> List[str]:
     """The sentence(s) of the clause that answer the question, in the clause's order."""
     sentences = retrieve.split_sentences(text)
     if not sentences:
@@ -323,6 +323,17 @@ def _regions_of(results: List[MeasureResult]) -> List[str]:
     for r in results:
         if r.region not in out:
             out.append(r.region)
+    return out
+
+
+def _regions_of_ids(session: Session, ids: Sequence[int]) -> List[str]:
+    """Regions of every measure that answers (not only the page shown), best first."""
+    stored = _stored_measures(session, list(ids))
+    out: List[str] = []
+    for i in ids:
+        region = stored[i]["result"]["region"] if i in stored else None
+        if region and region not in out:
+            out.append(region)
     return out
 
 

@@ -33,7 +33,7 @@ from bot.textnorm import normalize_query
 
 #: share of the question's (idf-weighted) words a clause must contain to count as an answer;
 #: calibrated on tests/retrieval/dev.yml (bench/retrieval_eval.py prints the trade-off)
-FOUND_COVERAGE = 0.5
+FOUND_COVERAGE = 0.4
 #: weight of a synonym relative to the enterprise's own word
 SYNONYM_WEIGHT = 0.5
 #: a clause's score = best sentence + this share of the whole clause's score
@@ -52,7 +52,7 @@ _NUMBER = re.compile(r"\d")
 
 #: what a question asking for a number wants, and the sentences that have it
 NUMBER_ASKS: Tuple[Tuple[re.Pattern, re.Pattern], ...] = (
-    (re.compile(r"几天|多少天|多久|多长时间|几个工作日|多少个工作日|时限|期限|多快|几日"),
+    (re.compile(r"几天|多少天|多久|几耐|多长时间|几个工作日|多少个工作日|时限|期限|多快|几日"),
      re.compile(r"\d+\s*(个)?(工作日|天|日|小时|分钟|个月|年)|[一二三四五六七八九十两半]+\s*(个)?(工作日|天|小时|个月)")),
     (re.compile(r"多少钱|补多少|奖多少|多少万|最高多少|最多多少|上限|金额|多少补贴|补贴多少|奖励多少|给多少|能拿多少|几万"),
      re.compile(r"\d+(\.\d+)?\s*(余)?\s*(万|亿)?\s*(美)?元")),
@@ -117,8 +117,8 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
             t = t.replace(surface, " ")
     words: List[str] = []
     for tok in index_tokens(t):
-        if tok in lex.query_stopwords or tok in words:
-            continue
+        if tok in lex.query_stopwords or tok in words or tok.replace(".", "").isdigit():
+            continue  # a bare number is asked about, not searched for
         if lex.canonical_region(tok) or lex.expand_size(tok):
             continue
         words.append(tok)

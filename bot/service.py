@@ -7,16 +7,19 @@ without Rasa and reused by other front ends.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import db
-from bot.answer import (answer_text, cn_date, handoff_summary, measure_detail, profile_line, split_for_wechat,
+from bot.answer import (answer_text, cn_date, handoff_summary, measure_detail, profile_line,
                         units_sentence, validity_sentence)
+from bot import wording
 from bot.lexicon import load_lexicon
 from bot.query import MeasureResult, Profile, covered_regions, find_measures, get_measure
 from bot.textnorm import normalize_query
+from bot.understand import read_profile
 
 PAGE_SIZE = 3
 #: Slot value meaning "the user does not know / skipped".
@@ -27,6 +30,8 @@ UNSPECIFIED = "不限"
 class Reply:
     messages: List[str]
     slots: Dict[str, object] = field(default_factory=dict)
+    #: quick replies offered with the last message: [{"title": …, "payload": …}]
+    buttons: List[Dict[str, str]] = field(default_factory=list)
 
 
 def _today() -> dt.date:
@@ -39,9 +44,16 @@ def _clean(value: Optional[str]) -> Optional[str]:
     return str(value)
 
 
-def profile_from_slots(slots: Dict[str, object]) -> Profile:
-    return Profile.from_slots(_clean(slots.get("district")), _clean(slots.get("industry")),
-                              _clean(slots.get("size")), _clean(slots.get("topic")))
+def profile_from_slots(slots: Dict[str, object], said: Sequence[str] = ()) -> Profile:
+    size = slots.get("size")
+    if isinstance(size, (list, tuple)):
+        size = [s for s in size if _clean(s)] or None
+    else:
+        size = _clean(size)
+    p = Profile.from_slots(_clean(slots.get("district")), _clean(slots.get("industry")), size,
+                           _clean(slots.get("topic")))
+    p.said = tuple(said)
+    return p
 
 
 def _session():
@@ -53,23 +65,81 @@ def regions_covered() -> List[str]:
         return covered_regions(s)
 
 
-def find(slots: Dict[str, object], question: str = "", offset: int = 0, shown: Sequence[int] = ()) -> Reply:
-    """Measures for the profile; `offset` > 0 continues the numbering of an earlier list."""
-    profile = profile_from_slots(slots)
+def _query(slots: Dict[str, object], question: str, offset: int = 0):
+    """The profile (NLU slots + what the message itself says) and the measures for the question."""
+    read, said = read_profile(slots, question)
+    profile = profile_from_slots(read, said)
     with _session() as s:
         qr = find_measures(s, profile, text=question or "", as_of=_today(), limit=PAGE_SIZE, offset=offset)
+    learned = {k: read[k] for k in ("district", "industry", "size")
+               if read.get(k) and not slots.get(k) and not profile.unknown.get(k)}
+    if "size" in learned:
+        learned["size"] = _size_slot(profile.sizes)
+    return profile, qr, learned
+
+
+def _size_slot(sizes: Sequence[str]) -> str:
+    """The size slot holds one word the lexicon expands back to these sizes ("小微企业")."""
+    if len(sizes) == 1:
+        return sizes[0]
+    lex = load_lexicon()
+    for word, members in lex.size_groups.items():
+        if set(members) == set(sizes):
+            return word
+    return sizes[0]
+
+
+def find(slots: Dict[str, object], question: str = "", offset: int = 0, shown: Sequence[int] = ()) -> Reply:
+    """The answer to a question, in the turn it is asked: the measures that answer it, then
+    at most one optional refinement (a profile question whose answer would change the list)."""
+    profile, qr, learned = _query(slots, question, offset)
     ids = list(shown[:offset]) + [r.id for r in qr.results]
-    text = answer_text(qr, page_size=PAGE_SIZE)
-    return Reply(split_for_wechat(text), {"shown_measures": ids, "result_offset": float(offset + len(qr.results)),
-                                          "focus_measure": float(qr.results[0].id) if len(qr.results) == 1 else None})
+    lines = []
+    if "size" in learned and not any(w in (question or "") for w in profile.said):
+        lines.append(wording.size_from_figures(list(profile.sizes)))
+    lines.append(answer_text(qr, page_size=PAGE_SIZE))
+    text, buttons = "\n".join(lines), []
+    if offset == 0 and qr.found and not qr.relaxed:
+        offer, buttons = refinement(profile, qr)
+        if offer:
+            text += "\n" + offer
+    return Reply([text], {"shown_measures": ids, "result_offset": float(offset + len(qr.results)),
+                          "focus_measure": float(qr.results[0].id) if len(qr.results) == 1 else None,
+                          **learned}, buttons)
+
+
+def refinement(profile: Profile, qr) -> (Optional[str], List[Dict[str, str]]):
+    """One profile question worth asking, computed from the listed measures' stated tags:
+    the district when they come from several regions, else the size or the industry when
+    some of them are limited to one — never a question whose answer changes nothing."""
+    results = qr.results
+    if not profile.district and len(qr.regions) > 1:
+        return wording.offer_district(qr.regions), [_button("district", r) for r in qr.regions]
+    every_size = set(load_lexicon().sizes)
+    if not profile.sizes and any(r.sizes and set(r.sizes) != every_size for r in results):
+        return wording.offer_size(), [_button("size", s) for s in SIZE_CHOICES]
+    industries = []
+    for r in results:
+        industries.extend(i for i in r.industries if i not in industries)
+    if not profile.industry and industries:
+        return wording.offer_industry(industries[:4]), [_button("industry", i) for i in industries[:4]]
+    return None, []
+
+
+#: the size buttons: each value expands to sizes the lexicon knows
+SIZE_CHOICES = ("小微企业", "中型", "大型", "个体工商户")
+
+
+def _button(slot: str, value: str) -> Dict[str, str]:
+    return {"title": value, "payload": "/inform" + json.dumps({slot: value}, ensure_ascii=False)}
 
 
 def more(slots: Dict[str, object], question: str, offset: int, shown: Sequence[int]) -> Reply:
     if not shown:
-        return Reply(["还没有查询结果。请告诉我所在区和想了解的内容，例如“天河区有什么稳岗补贴？”"])
+        return Reply([wording.NOTHING_TO_SHOW_MORE])
     reply = find(slots, question, offset=offset, shown=shown)
     if len(reply.slots["shown_measures"]) == len(shown):
-        return Reply(["已经是全部结果了。可以换个地区或主题再问，或回复“转人工”。"])
+        return Reply([wording.NO_MORE])
     return reply
 
 
@@ -96,19 +166,22 @@ def parse_ordinal(text: str) -> Optional[int]:
     return None
 
 
-def _pick(text: str, shown: Sequence[int], focus: Optional[float]) -> (Optional[int], Optional[str]):
-    """Which listed measure the user means, or an explanation why we cannot tell."""
-    if not shown:
-        return None, "还没有给您列出措施。请先告诉我所在区和想了解的内容，例如“增城区有什么贷款贴息？”"
+def _pick(text: str, shown: Sequence[int], focus: Optional[float],
+          slots: Optional[Dict[str, object]] = None) -> (Optional[int], Optional[str]):
+    """Which measure the user means: a number of the last list, the one in focus, or — with
+    no list yet — the best answer to the message itself ("复工热线电话多少")."""
     n = parse_ordinal(text)
-    if n is not None:
+    if shown and n is not None:
         if 1 <= n <= len(shown):
             return int(shown[n - 1]), None
         return None, f"目前列出了{len(shown)}条，请说第1到第{len(shown)}条中的一条。"
+    if not shown:
+        _, qr, _ = _query(slots or {}, text)
+        if qr.found and qr.results and qr.question_words:
+            return qr.results[0].id, None
+        return None, wording.NO_LIST_YET
     if focus:
         return int(focus), None
-    if len(shown) == 1:
-        return int(shown[0]), None
     return int(shown[0]), None  # "这个" right after a list means the first one; the reply names it
 
 
@@ -118,35 +191,39 @@ def _load(mid: int) -> Optional[MeasureResult]:
 
 
 def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
-                  render: Callable[[MeasureResult], List[str]]) -> Reply:
-    """A follow-up on a listed measure ("第二条…", "这个…"): resolve it, load it, render it."""
-    mid, problem = _pick(text, shown, focus)
+                  render: Callable[[MeasureResult], str], slots: Optional[Dict[str, object]] = None) -> Reply:
+    """A follow-up on a measure ("第二条…", "这个…", "某某补贴找哪个部门"): resolve it, load it, render it."""
+    mid, problem = _pick(text, shown, focus, slots)
     if problem:
         return Reply([problem])
     r = _load(mid)
     if r is None:
         return Reply(["这条措施已不在数据库中（可能刚更新过），请重新查询。"])
-    return Reply(render(r), {"focus_measure": float(mid)})
+    updates: Dict[str, object] = {"focus_measure": float(mid)}
+    if not shown:
+        updates["shown_measures"] = [mid]
+        updates["result_offset"] = 1.0
+    return Reply([render(r)], updates)
 
 
-def detail(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
-    return _about_listed(text, shown, focus, lambda r: split_for_wechat(measure_detail(r, _today())))
+def detail(text: str, shown: Sequence[int], focus: Optional[float], slots: Optional[Dict[str, object]] = None) -> Reply:
+    return _about_listed(text, shown, focus, lambda r: measure_detail(r, _today()), slots)
 
 
-def lead_unit(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
-    def render(r: MeasureResult) -> List[str]:
+def lead_unit(text: str, shown: Sequence[int], focus: Optional[float], slots: Optional[Dict[str, object]] = None) -> Reply:
+    def render(r: MeasureResult) -> str:
         head = f"{r.citation}（{r.item_heading or r.text[:20]}）：\n"
-        return split_for_wechat(head + units_sentence(r).replace("\n   ", "\n"))
-    return _about_listed(text, shown, focus, render)
+        return head + units_sentence(r).replace("\n   ", "\n")
+    return _about_listed(text, shown, focus, render, slots)
 
 
-def validity(text: str, shown: Sequence[int], focus: Optional[float]) -> Reply:
-    def render(r: MeasureResult) -> List[str]:
+def validity(text: str, shown: Sequence[int], focus: Optional[float], slots: Optional[Dict[str, object]] = None) -> Reply:
+    def render(r: MeasureResult) -> str:
         line = f"{r.citation}：{validity_sentence(r, _today())}。"
         if r.expired:
             line += "如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打12345。"
-        return [line]
-    return _about_listed(text, shown, focus, render)
+        return line
+    return _about_listed(text, shown, focus, render, slots)
 
 
 def size_class(industry: Optional[str], employees: Optional[str], revenue: Optional[str]) -> Reply:
@@ -195,11 +272,23 @@ def validate_size(value: str) -> Reply:
     return Reply(["没认出企业规模。可以说“小微企业”“中型”“个体户”，或告诉我员工人数和年营收；也可回复“跳过”。"], {"size": None})
 
 
-def change_profile(slots: Dict[str, object], question: str) -> Reply:
-    """"那天河区呢": the entity already updated the slot; re-query from the first page."""
-    reply = find(slots, question)
+def change_profile(slots: Dict[str, object], question: str, said: str = "") -> Reply:
+    """A profile fact ("那天河区呢", a button, "做食品加工"): re-answer the last question with it.
+    A value we cannot read is said so and treated as 跳过 — the question is answered anyway."""
+    slots = dict(slots)
+    notes: List[str] = []
     p = profile_from_slots(slots)
-    reply.messages.insert(0, f"好的，换成：{profile_line(p)}。")
+    for slot in ("industry", "size"):
+        if p.unknown.get(slot):
+            notes.append(wording.unrecognised(slot, p.unknown[slot]))
+            slots[slot] = None
+    reply = find(slots, question)
+    if not notes:
+        notes.append(f"好的，按{profile_line(profile_from_slots(slots))}为您查：")
+    reply.messages[0] = "\n".join(notes + [reply.messages[0]])
+    for slot in ("industry", "size"):
+        if p.unknown.get(slot):
+            reply.slots[slot] = UNSPECIFIED
     return reply
 
 

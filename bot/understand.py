@@ -5,6 +5,7 @@ The chat assistant reads slots with Rasa NLU; agents and scripts that call
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -40,10 +41,6 @@ def extract_slots(text: str) -> Dict[str, Optional[object]]:
 #: about ("外贸公司问出口信用保险" is not 金融业 because it names 保险)
 _SELF_BEFORE = re.compile(r"(我们|我|本|是|做|搞|开|从事|经营|干|属于|一家|开了|开个|个)[^，,。？?！!]{0,3}$")
 _SELF_AFTER = re.compile(r"^(的|公司|企业|厂|店|行业|业|类|门店|商户|个体户|档口|工作室|机构|平台|小厂)")
-#: a place-like name ("东湖高新区", "武汉市", "南山区"): checked against the lexicon as a whole
-_PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:省|自治区|市|新区|高新区|开发区|经开区|自贸区|保税区|区|县|镇)")
-
-
 def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
     """(surface, industry) when the text says what the enterprise does, else None."""
     lex = load_lexicon()
@@ -57,33 +54,39 @@ def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
 
 
 def unknown_place(text: str) -> Optional[str]:
-    """A place the text names that the lexicon does not know, even when its tail is a known
-    name ("东湖高新区" is not 珠海's 高新区; "武汉" alone is left to NLU and the lexicon)."""
+    """A place the text names that the lexicon does not know ("武汉", "东湖高新区", "深圳南山区"),
+    found by jieba's part-of-speech tagger (``ns``, place name) rather than a list of our own.
+
+    A known region named as well wins ("我在武汉上班，葛店开发区的执照能办吗" asks about 葛店),
+    except when the known name is only the tail of the unknown one: "东湖高新区" is not
+    珠海's 高新区."""
     lex = load_lexicon()
     t = normalize_query(text)
-    known = [s for s, _ in lex.region_terms()]
-    for m in _PLACE.finditer(t):
-        name = m.group(0)
-        # the longest known name ending this mention; anything before it makes a different place
-        tails = [k for k in known if name.endswith(k)]
-        if not tails:
-            if lex.canonical_region(name) is None and len(name) >= 3 and not _NOT_PLACE.search(name):
-                return name
+    tokens = list(_pos_tokenizer().cut(t))
+    known = find_terms(t, lex.region_terms())
+    for i, (word, flag) in enumerate(tokens):
+        if not flag.startswith("ns") or lex.canonical_region(word) or word in _NOT_A_PLACE:
             continue
-        tail = max(tails, key=len)
-        head = name[: len(name) - len(tail)]
-        if head and not any((head + tail).endswith(k) and len(k) > len(tail) for k in known) \
-                and not _CONNECTIVE.search(head) and lex.canonical_region(head) is None:
-            return name
+        following = tokens[i + 1].word if i + 1 < len(tokens) else ""
+        region = lex.canonical_region(following)
+        if region and lex.regions[region].level == "function_area":
+            return word + following  # "东湖" + "高新区"
+        if not known:
+            return word
     return None
 
 
-#: words that end in 区/市 but are not places ("园区", "社区", "城市", "小区", "商业区")
-_NOT_PLACE = re.compile(r"(园区|社区|小区|城区|片区|景区|商圈|城市|超市|市场|上市|门市|夜市|市区|本市|全市|全区|本区|我区|我市|"
-                        r"辖区|街区|厂区|专区|示范区|功能区|集聚区|试验区|产业区|工业区|商业区|核心区|连片区|保护区|管控区|疫区|"
-                        r"各区|该区|城镇|乡镇|村镇|小镇|特色小镇|哪个区|哪个市|什么区|哪区)$")
-#: a head that is a grammatical word, not part of a name ("在高新区", "的天河区")
-_CONNECTIVE = re.compile(r"^(在|的|去|到|和|与|及|或|是|位于|地处|我们|我|本|我们在|公司在|企业在)$")
+#: words the tagger calls places that do not name a region an enterprise is in
+_NOT_A_PLACE = frozenset("中国 全国 国家 国内 境外 海外 港澳 内地 本地 当地 大湾 大湾区 粤港澳 粤港澳大湾区".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _pos_tokenizer():
+    """jieba's tagger over the project's tokenizer (lexicon names stay whole)."""
+    import jieba.posseg
+
+    from bot.terms import tokenizer
+    return jieba.posseg.POSTokenizer(tokenizer())
 
 
 def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[str, Optional[object]], List[str]]:
@@ -123,6 +126,8 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
             said.append(surface)
         if not sizes:
             sizes = _sizes_from_numbers(t, out.get("industry"))
+            if sizes:  # "30个人", "营业额600万" describe the enterprise, they are not searched for
+                said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t))
         if sizes:
             out["size"] = sizes
     return out, said
@@ -149,6 +154,10 @@ def _sizes_from_numbers(text: str, industry: Optional[object]) -> List[str]:
     return []
 
 
+#: the whole figure phrase, to leave out of the search ("一年营业额600万", "30个人")
+_FIGURES_SPAN = re.compile(r"[\d一二两三四五六七八九十百千]+\s*(多|余|来|几)?\s*(个)?(人|名|员工|职工|工人)|"
+                           r"(一年|年|去年|每年)?(营收|收入|营业额|销售额|产值|流水)[^\d一二两三四五六七八九十百千]{0,4}"
+                           r"[\d.一二两三四五六七八九十百千]+\s*(多|余|来|几)?\s*(千万|百万|万|亿)?\s*(元|块)?")
 #: a head count or a revenue figure ("30个人", "十几个人", "营业额600万")
 _FIGURES = re.compile(r"[\d一二两三四五六七八九十百千]+\s*(多|余|来|几)?\s*(个)?(人|名|员工|职工|工人)|"
                       r"(营收|收入|营业额|销售额|产值|流水)[^\d一二两三四五六七八九十百千]{0,4}[\d一二两三四五六七八九十百千]")

@@ -5,12 +5,12 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionFindMeasures, ActionHumanHandoff, ActionLeadUnit, ValidateProfileForm
+from actions.actions import ActionChangeProfile, ActionFindMeasures, ActionHumanHandoff, ActionLeadUnit
 
 
 def tracker(slots, text="", entities=()):
     return Tracker("u1", slots, {"text": text, "intent": {"name": "ask_measures"}, "entities": list(entities)},
-                   [], False, None, {"name": "profile_form"}, "action_listen")
+                   [], False, None, {}, "action_listen")
 
 
 async def test_find_measures_action_answers_and_remembers_the_list(db_url, monkeypatch):
@@ -35,40 +35,43 @@ async def test_database_unreachable_gives_an_apology_with_the_hotline(monkeypatc
     assert "抱歉" in text and "广州12345" in text and "Traceback" not in text
 
 
-async def test_form_validation_rejects_uncovered_district(db_url, monkeypatch):
+async def test_an_uncovered_district_is_said_with_what_is_covered_and_no_district_question(db_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
     d = CollectingDispatcher()
-    out = await ValidateProfileForm().validate_district("越秀", d, tracker({}), {})
-    assert out == {"district": None} and "天河区" in d.messages[0]["text"]
+    await ActionFindMeasures().run(d, tracker({"district": "越秀"}, "越秀区有什么贷款贴息"), {})
+    text = "\n".join(m["text"] for m in d.messages)
+    assert "还没有收录越秀区" in text and "天河区" in text and "12345" in text
+    assert "哪个区" not in text and not any(m.get("buttons") for m in d.messages)
 
 
-async def test_the_question_is_the_one_that_started_the_form(db_url, monkeypatch):
-    """After "跳过" answers the form's last prompt, the query still uses the original question."""
+async def test_a_profile_answer_re_answers_the_question_asked_before(db_url, monkeypatch):
+    """A button or "做零售的" after the answer: the last question is answered again with it."""
     monkeypatch.setenv("DATABASE_URL", db_url)
     events = [
-        {"event": "user", "text": "增城区小微企业有什么贷款贴息", "parse_data": {"intent": {"name": "ask_measures"}}},
-        {"event": "user", "text": "跳过", "parse_data": {"intent": {"name": "deny"}}},
+        {"event": "user", "text": "小微企业有什么贷款贴息", "parse_data": {"intent": {"name": "ask_measures"}}},
+        {"event": "user", "text": '/inform{"district":"增城区"}', "parse_data": {"intent": {"name": "inform"}}},
     ]
-    t = Tracker("u2", {"district": "增城区", "size": "小微企业", "topic": "融资贴息", "industry": "不限"},
-                {"text": "跳过", "intent": {"name": "deny"}, "entities": []}, events, False, None, {}, "profile_form")
+    t = Tracker("u2", {"district": "增城区", "size": "小微企业", "last_question": "小微企业有什么贷款贴息"},
+                {"text": '/inform{"district":"增城区"}', "intent": {"name": "inform"}, "entities": []}, events, False,
+                None, {}, "action_listen")
     d = CollectingDispatcher()
-    slot_events = await ActionFindMeasures().run(d, t, {})
+    slot_events = await ActionChangeProfile().run(d, t, {})
     first = d.messages[0]["text"].split("\n2. ")[0]
     assert "总额最高20万元" in first and "第（二）条第3项" in first  # the loan-interest measure comes first
-    assert {e["name"]: e["value"] for e in slot_events}["last_question"] == "增城区小微企业有什么贷款贴息"
+    assert {e["name"]: e["value"] for e in slot_events}["last_question"] == "小微企业有什么贷款贴息"
 
 
-async def test_handoff_before_the_form_is_done_carries_the_question(db_url, monkeypatch):
-    """Asking for a person while the form still waits for the district: the agent's summary
-    has the enterprise's question, not "转人工"."""
+async def test_handoff_carries_the_question_not_the_request_for_a_person(db_url, monkeypatch):
+    """Asking for a person right after a question: the agent's summary has the enterprise's
+    question, not "转人工"."""
     monkeypatch.setenv("DATABASE_URL", db_url)
     events = [
         {"event": "user", "text": "有什么稳岗补贴", "parse_data": {"intent": {"name": "ask_measures"}}},
         {"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "human_handoff"}}},
     ]
-    t = Tracker("u3", {"topic": "稳岗用工", "requested_slot": "district"},
+    t = Tracker("u3", {"topic": "稳岗用工"},
                 {"text": "转人工", "intent": {"name": "human_handoff"}, "entities": []}, events, False, None,
-                {"name": "profile_form"}, "action_listen")
+                {}, "action_listen")
     d = CollectingDispatcher()
     await ActionHumanHandoff().run(d, t, {})
     summary = d.messages[-1]["text"]
