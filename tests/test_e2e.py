@@ -17,13 +17,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not MODEL.exists(), reason="n
 def test_loan_interest_conversation_with_followups(assistant):
     u = "e2e-loan"
     first = assistant.say(u, "你好，增城区小微企业有什么贷款贴息政策吗")
-    if "行业" in first and "增府规" not in first:  # the form asks for the industry first
-        first = assistant.say(u, "跳过")
+    # answered in the first reply: no profile question before the answer
     assert "增府规〔2020〕1号" in first
     assert "区科工商信局" in first
-    assert "20万元" in first
+    assert "20万元" in first and "50%" in first  # the sentence with the facts, not the clause's first 60 characters
     assert "已过期" in first and "2020年12月31日" in first
-    assert "1. " in first
+    assert "1. " in first and "行业" not in first.split("1. ")[0]
 
     detail = assistant.say(u, "第1条详细说说")
     assert "贴息" in detail and "第（二）条" in detail and "原文未限定行业" in detail
@@ -34,29 +33,33 @@ def test_loan_interest_conversation_with_followups(assistant):
     valid = assistant.say(u, "这个还有效吗")
     assert "已过期" in valid
 
-    tianhe = assistant.say(u, "那天河区呢")
-    assert "天河区全面优化营商环境行动方案" in tianhe
-    assert "原文未写明牵头单位" in tianhe and "区发展改革局" in tianhe
-    assert "增府规" not in tianhe
-
     more = assistant.say(u, "还有吗，看看更多")
     assert "4. " in more
+
+    tianhe = assistant.say(u, "那天河区呢")
+    assert "天河区全面优化营商环境行动方案" in tianhe and "融资" in tianhe
+    assert "原文未写明牵头单位" in tianhe and "区发展改革局" in tianhe
+    assert "增府规" not in tianhe
 
     handoff = assistant.say(u, "转人工")
     assert "12345" in handoff and "天河区" in handoff and "转人工摘要" in handoff
 
 
-def test_form_asks_district_rejects_uncovered_and_classifies_size(assistant):
-    u = "e2e-form"
+def test_answer_first_then_an_optional_district_question(assistant):
+    u = "e2e-refine"
     r = assistant.say(u, "我是做餐饮的，有什么扶持政策")
-    assert "哪个区" in r
+    assert "1. " in r  # answered at once, the industry already said is not asked again
+    assert "行业是" not in r and "什么行业" not in r
     r = assistant.say(u, "越秀区")
-    assert "没有收录" in r and "海珠区" in r
+    assert "没有收录越秀区" in r and "海珠区" in r and "哪个区" not in r
     r = assistant.say(u, "海珠")
-    assert "规模" in r
-    r = assistant.say(u, "我们30个人，年营收300万")
-    assert "小型" in r and "300号" in r
     assert "海珠区" in r and "原文未写明牵头单位" in r
+
+
+def test_head_count_and_revenue_in_the_first_message_are_used_at_once(assistant):
+    r = assistant.say("e2e-size", "我们30个人，一年营业额600万，增城区有什么补贴")
+    assert "1. " in r and "企业规模是" not in r
+    assert "中型/小型/微型" in r or "小型" in r
 
 
 def test_conversation_survives_a_restart(assistant):
@@ -70,7 +73,7 @@ def test_conversation_survives_a_restart(assistant):
     assert "牵头单位" in r and "市" in r
 
 
-@pytest.mark.parametrize("message", ["", " ", "😀😀😀", "' OR 1=1; DROP TABLE measures; --", "<xml><a>", "增城" * 3000,
+@pytest.mark.parametrize("message", ["", " ", "😀😀😀", "' OR 1=1; DROP TABLE measures; --", "<xml><a>", "增城" * 1000,
                                      "增城區的小微企業有什麼貸款貼息"])
 def test_bad_input_gets_a_polite_answer(assistant, message):
     u = f"e2e-bad-{abs(hash(message)) % 10000}"
