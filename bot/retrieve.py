@@ -41,6 +41,9 @@ CLAUSE_SHARE = 0.3
 #: BM25 term-frequency saturation: low, so a sentence repeating "贴息" three times does not
 #: beat the one that has both words the enterprise asked about
 BM25_K1 = 0.8
+#: how much of a question word a clause covers with a synonym, or only with a word of its topic
+SYNONYM_COVERAGE = 0.8
+BROAD_COVERAGE = 0.4
 #: clauses shown as answers score at least this share of the best one
 SHOWN_SHARE = 0.35
 #: clauses that only describe what the government did rank below usable ones
@@ -48,7 +51,8 @@ GOVERNMENT_FACTOR = 0.5
 
 _SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
 _TOKEN_CHAR = re.compile(r"[\u3400-\u9fffA-Za-z0-9&%]")
-_NUMBER = re.compile(r"\d")
+#: characters that glue a colloquial question together (是, 要, 能 …) — see SentenceIndex.effective
+_FUNCTION_CHARS = re.compile(r"[是要能会来出好也起得了着过么呢吧啊嘛的就都还把被让给咗嘅唔冇係]")
 
 #: what a question asking for a number wants, and the sentences that have it
 NUMBER_ASKS: Tuple[Tuple[re.Pattern, re.Pattern], ...] = (
@@ -97,6 +101,7 @@ class Question:
     # a topic word's tagging keywords ("水电气" → 用电, 用水, 报装 …): used only when the
     # documents rarely use the word itself (SentenceIndex.effective)
     topic_words: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    broad: frozenset = frozenset()  # topic keywords added by SentenceIndex.effective
 
     @property
     def empty(self) -> bool:
@@ -212,31 +217,46 @@ class SentenceIndex:
         return total
 
     def coverage(self, q: Question, position: int) -> float:
+        """The idf-weighted share of the question's words the clause has: a synonym or the
+        word's pieces count for most of a word, a word of the same topic only for less
+        (a clause about 融资 does not answer "贴息")."""
         have = self.measure_sets[position]
         total = got = 0.0
         for group in q.groups:
             w = self.idf(group[0])
             total += w
-            if any(g in have for g in group):
-                got += w if group[0] in have else w * 0.8
+            if group[0] in have:
+                got += w
+            elif any(g in have for g in group[1:] if g not in q.broad):
+                got += w * SYNONYM_COVERAGE
+            elif any(g in have for g in group[1:]):
+                got += w * BROAD_COVERAGE
         return got / total if total else 0.0
 
     #: a topic word found in fewer clauses than this is read as its topic's keywords too
     RARE_TOPIC_WORD = 3
 
     def effective(self, q: Question) -> Question:
-        """The question with topic words the documents rarely use expanded by their topic's
-        keywords: "水电气" means 用电/用水/报装 here, but "贷款" (in many clauses) means 贷款,
-        not every word of the 融资贴息 topic."""
-        if not q.topic_words:
-            return q
-        groups, weights = [], dict(q.weights)
+        """The question as this index reads it.
+
+        * Topic words the documents rarely use are expanded by their topic's keywords:
+          "水电气" means 用电/用水/报装 here, but "贷款" (in many clauses) means 贷款, not
+          every word of the 融资贴息 topic.
+        * A short word no clause has and that holds a function character is a segmentation
+          slip of colloquial text ("电要" from "新装电要不要", "手能" from "拿到手能"), not a
+          subject the documents lack: it is left out instead of counting against coverage."""
+        groups, weights, broad = [], dict(q.weights), set()
         for g in q.groups:
+            if len(g[0]) <= 3 and _FUNCTION_CHARS.search(g[0]) and not any(w in self.df for w in g):
+                continue
             extra = q.topic_words.get(g[0], ()) if self.df.get(g[0], 0) < self.RARE_TOPIC_WORD else ()
+            extra = tuple(k for k in extra if k not in g)
             for k in extra:
                 weights.setdefault(k, SYNONYM_WEIGHT)
-            groups.append(g + tuple(k for k in extra if k not in g))
-        return Question(words=q.words, weights=weights, groups=groups, number=q.number)
+                broad.add(k)
+            groups.append(g + extra)
+        return Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
+                        broad=frozenset(broad))
 
     def search(self, q: Question, allowed: Optional[set] = None, k: int = 30) -> List[Hit]:
         """The best ``k`` clauses for the question among ``allowed`` measure ids (all if None)."""

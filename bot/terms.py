@@ -42,6 +42,8 @@ def lexicon_words() -> List[str]:
         words.update(t.keywords)
     for region_units in lex.unit_aliases.values():
         words.update(region_units)
+    for group in lex.synonyms:  # "新招员工" stays one word, in the index and in the question
+        words.update(group)
     return sorted(w for w in words if len(w) >= 2)
 
 
