@@ -8,7 +8,7 @@ city's 12345 hotline.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from bot import wording
 from bot.query import MeasureResult, Profile, QueryResult
@@ -101,7 +101,7 @@ def units_sentence(r: MeasureResult) -> str:
             lines.append(f"文件指明的联系部门：{_contact_of(dc)}（原文：“{shorten(dc.get('text') or '', 40)}”）")
     has_phone = any(u.get("phone") for u in lead + resp)
     if r.hotline and not has_phone:
-        lines.append(f"暂无该单位电话记录，可拨打{r.hotline['name']}（{r.hotline['number']}）转接")
+        lines.append(f"暂无该单位电话记录，可拨打{wording.hotline_phrase(r.hotline)}转接")
     return "\n   ".join(lines)
 
 
@@ -227,8 +227,7 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
 
 def _hotline_of(place: str) -> Optional[dict]:
     from bot.lexicon import load_lexicon
-    hot = load_lexicon().hotline(place)
-    return {"name": hot.hotline_name, "number": hot.hotline_number} if hot else None
+    return load_lexicon().hotline_info(place)
 
 
 def split_for_wechat(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> List[str]:

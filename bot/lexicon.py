@@ -100,6 +100,11 @@ class Lexicon:
                 return self.regions[r]
         return None
 
+    def hotline_info(self, region: Optional[str]) -> Optional[Dict[str, str]]:
+        """{"name", "number", "region"} of the hotline that answers for ``region``, or None."""
+        hot = self.hotline(region)
+        return {"name": hot.hotline_name, "number": hot.hotline_number, "region": hot.name} if hot else None
+
     def canonical_region(self, text: str) -> Optional[str]:
         """Map a region name or alias ("天河", "横琴新区") to its canonical name."""
         key = normalize_query(text or "").strip()

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import db, retrieve
 from bot.lexicon import Lexicon, load_lexicon
-from bot.textnorm import normalize_query
 
 
 @dataclass
@@ -242,7 +240,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     results = _load_results(session, rows, profile, as_of, lex)
     snippets = {h.measure_id: h.sentences for h in page}
     for r in results:
-        r.snippet = _snippet(r.text, snippets.get(r.id, []))
+        r.snippet = _snippet(r.text, snippets.get(r.id, []), number=question.number)
         r.coverage = next(h.coverage for h in page if h.measure_id == r.id)
     not_applying = _load_results(session, [(h.measure_id, 1, 0, h.score, 0) for h in excluded], profile, as_of, lex)
     for r, h in zip(not_applying, excluded):
@@ -307,15 +305,21 @@ def _sentence_index(session: Session) -> retrieve.SentenceIndex:
     return _per_build(session, "sentence_index", load)
 
 
-def _snippet(text: str, best: Sequence[int], max_chars: int = 220) -> List[str]:
-    """The sentence(s) of the clause that answer the question, in the clause's order."""
+def _snippet(text: str, best: Sequence[int], max_chars: int = 220, number=None) -> List[str]:
+    """The sentence(s) of the clause that answer the question, in the clause's order. A
+    question asking for a number ("几天", "最高多少") also gets the clause's first sentence
+    that states one of that kind, when the best-matching ones do not."""
     sentences = retrieve.split_sentences(text)
     if not sentences:
         return [text]
     chosen = [i for i in best[:2] if i < len(sentences)] or [0]
     if len(chosen) == 2 and len(sentences[chosen[0]]) + len(sentences[chosen[1]]) > max_chars:
         chosen = chosen[:1]
-    return [sentences[i] for i in sorted(chosen)]
+    if number is not None and not any(number.search(sentences[i]) for i in chosen):
+        with_number = next((i for i, t in enumerate(sentences) if number.search(t)), None)
+        if with_number is not None:
+            chosen = [chosen[0], with_number]
+    return [sentences[i] for i in sorted(set(chosen))]
 
 
 def _regions_of(results: List[MeasureResult]) -> List[str]:
@@ -462,14 +466,13 @@ def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex:
             continue
         fields = m["result"]
         doc_contact = _unit_info(m["document_contact"], contacts) if m["document_contact"] else None
-        hot = lex.hotline(fields["region"])
         out.append(MeasureResult(
             **copy.deepcopy(fields),  # callers may edit their results; the cache stays as stored
             expired=None if fields["valid_until"] is None else dt.date.fromisoformat(fields["valid_until"]) < as_of,
             region_match=_region_match(profile, fields["districts"], lex),
             contacts=[asdict(_unit_info(u, contacts)) for u in m["units"]],
             document_contact=({**asdict(doc_contact), "text": m["document_contact_text"]} if doc_contact else None),
-            hotline={"number": hot.hotline_number, "name": hot.hotline_name, "region": hot.name} if hot else None,
+            hotline=lex.hotline_info(fields["region"]),
             score=float(r[3] or 0),
         ))
     return out

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import db
-from bot.answer import (answer_text, cn_date, handoff_summary, measure_detail, profile_line,
+from bot.answer import (answer_text, handoff_summary, measure_detail, profile_line,
                         units_sentence, validity_sentence)
 from bot import wording
-from bot.lexicon import load_lexicon
-from bot.query import MeasureResult, Profile, covered_regions, find_measures, get_measure
+from bot.lexicon import find_terms, load_lexicon
+from bot.query import MeasureResult, Profile, find_measures, get_measure
 from bot.textnorm import normalize_query
 from bot.understand import read_profile
 
@@ -60,11 +60,6 @@ def _session():
     return db.session_factory()()
 
 
-def regions_covered() -> List[str]:
-    with _session() as s:
-        return covered_regions(s)
-
-
 def _query(slots: Dict[str, object], question: str, offset: int = 0):
     """The profile (NLU slots + what the message itself says) and the measures for the question."""
     read, said = read_profile(slots, question)
@@ -95,7 +90,8 @@ def find(slots: Dict[str, object], question: str = "", offset: int = 0, shown: S
     profile, qr, learned = _query(slots, question, offset)
     ids = list(shown[:offset]) + [r.id for r in qr.results]
     lines = []
-    if "size" in learned and not any(w in (question or "") for w in profile.said):
+    if "size" in learned and not find_terms(normalize_query(question or ""), load_lexicon().size_terms()):
+        # the size came from a head count and revenue: say what it was read as
         lines.append(wording.size_from_figures(list(profile.sizes)))
     lines.append(answer_text(qr, page_size=PAGE_SIZE))
     text, buttons = "\n".join(lines), []
@@ -221,7 +217,7 @@ def validity(text: str, shown: Sequence[int], focus: Optional[float], slots: Opt
     def render(r: MeasureResult) -> str:
         line = f"{r.citation}：{validity_sentence(r, _today())}。"
         if r.expired:
-            line += "如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打12345。"
+            line += wording.EXPIRED_ASK
         return line
     return _about_listed(text, shown, focus, render, slots)
 
@@ -239,37 +235,6 @@ def size_class(industry: Optional[str], employees: Optional[str], revenue: Optio
     if res.size is None:
         return Reply([res.needs or "还需要更多信息才能判断规模。"])
     return Reply([f"按您提供的情况，属于{res.size}企业。{res.rule}"], {"size": res.size})
-
-
-def validate_district(value: str) -> Reply:
-    if _clean(value) is None:
-        return Reply([], {"district": UNSPECIFIED})
-    lex = load_lexicon()
-    name = lex.canonical_region(value)
-    covered = regions_covered()
-    if name and (any(name in lex.ancestors(r) for r in covered) or any(r in lex.ancestors(name) for r in covered)):
-        return Reply([], {"district": name})
-    listed = "、".join(covered)
-    what = f"“{value}”" if not name else name
-    return Reply([f"目前还没有收录{what}的政策文件。已收录的地区：{listed}。请选择其一，或回复“跳过”。"], {"district": None})
-
-
-def validate_industry(value: str) -> Reply:
-    if _clean(value) is None:
-        return Reply([], {"industry": UNSPECIFIED})
-    name = load_lexicon().canonical_industry(value)
-    if name:
-        return Reply([], {"industry": name})
-    return Reply([f"没认出“{value}”是哪个行业。可以说“餐饮”“零售”“制造业”“软件”“物流”等，或回复“跳过”。"], {"industry": None})
-
-
-def validate_size(value: str) -> Reply:
-    if _clean(value) is None:
-        return Reply([], {"size": UNSPECIFIED})
-    lex = load_lexicon()
-    if lex.expand_size(value):
-        return Reply([], {"size": normalize_query(value)})
-    return Reply(["没认出企业规模。可以说“小微企业”“中型”“个体户”，或告诉我员工人数和年营收；也可回复“跳过”。"], {"size": None})
 
 
 def change_profile(slots: Dict[str, object], question: str, said: str = "") -> Reply:
@@ -295,16 +260,10 @@ def change_profile(slots: Dict[str, object], question: str, said: str = "") -> R
 def handoff(slots: Dict[str, object], question: str, shown: Sequence[int]) -> Reply:
     p = profile_from_slots(slots)
     results = [r for r in (_load(int(i)) for i in list(shown)[:5]) if r]
-    lex = load_lexicon()
-    hot = lex.hotline(p.district) if p.district else None
-    hotline = {"name": hot.hotline_name, "number": hot.hotline_number} if hot else None
+    hotline = load_lexicon().hotline_info(p.district) if p.district else None
     summary = handoff_summary(p, question, results, hotline)
-    msg = ("正在为您转人工。" + (f"也可直接拨打{hotline['name']}（{hotline['number']}）。" if hotline
-                              else "也可直接拨打当地12345政务服务便民热线。"))
-    return Reply([msg, f"【转人工摘要】{summary}"])
+    return Reply([wording.handing_off(hotline), f"【转人工摘要】{summary}"])
 
 
 def apology(region: Optional[str] = None) -> str:
-    hot = load_lexicon().hotline(region) if region else None
-    line = f"{hot.hotline_name}（{hot.hotline_number}）" if hot else "当地12345政务服务便民热线"
-    return f"抱歉，系统暂时查不到政策数据，请稍后再试，或拨打{line}咨询。"
+    return wording.apology(load_lexicon().hotline_info(region) if region else None)

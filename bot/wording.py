@@ -20,6 +20,14 @@ def hotline_phrase(hotline: Optional[dict]) -> str:
     return HOTLINE_FALLBACK
 
 
+def apology(hotline: Optional[dict]) -> str:
+    return f"抱歉，系统暂时查不到政策数据，请稍后再试，或拨打{hotline_phrase(hotline)}咨询。"
+
+
+def handing_off(hotline: Optional[dict]) -> str:
+    return f"正在为您转人工。也可直接拨打{hotline_phrase(hotline)}。"
+
+
 _MARKUP = re.compile(r"<[^>]{0,200}>|[<>]|&(?:[a-zA-Z]+|#\d+);")
 
 
@@ -86,6 +94,7 @@ def not_applying_industry(industries: Sequence[str], enterprise: str, citation: 
 
 
 GOVERNMENT_NOTE = "（这条是政府部门的工作做法，不是企业可申请的事项）"
+EXPIRED_ASK = "如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打12345。"
 EXPIRED_NOTE = "注意：标“已过期”的措施现已不能按原条款申请，可作了解或咨询是否有延续政策。"
 FOLLOW_UP_HINT = "回复“第N条详细说说”看全文，“这个找谁”看联系方式。"
 MORE_HINT = "回复“更多”看下一页。"

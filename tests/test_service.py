@@ -31,19 +31,67 @@ def test_parse_ordinal(text, n):
     assert service.parse_ordinal(text) == n
 
 
-def test_validation_maps_colloquial_words_and_rejects_uncovered_districts():
-    assert service.validate_district("天河").slots == {"district": "天河区"}
-    assert service.validate_district("广州").slots == {"district": "广州市"}
-    bad = service.validate_district("越秀区")
-    assert bad.slots == {"district": None} and "增城区" in bad.messages[0]
-    assert service.validate_district("火星").slots == {"district": None}
-    assert service.validate_district("不限").slots == {"district": "不限"}
-    assert service.validate_industry("奶茶店").slots == {"industry": "住宿和餐饮业"}
-    assert service.validate_industry("饭店").slots == {"industry": "住宿和餐饮业"}
-    assert service.validate_industry("xyz").slots == {"industry": None}
-    assert service.validate_size("小微").slots == {"size": "小微"}
-    assert service.validate_size("个体户").slots == {"size": "个体户"}
-    assert service.validate_size("巨大").slots == {"size": None}
+def test_the_first_reply_answers_and_asks_nothing_already_said():
+    r = service.find({}, "增城区小微企业贷款有没有贴息")
+    text = r.messages[0]
+    assert "1. " in text and "50%" in text and "最高20万元" in text  # the sentence with the facts
+    assert "所在区" not in text and "企业规模可以" not in text  # district and size were in the message
+    assert r.slots["district"] == "增城区" and r.slots["size"] == "小微企业"
+
+
+def test_a_refinement_is_offered_only_when_it_would_change_the_list():
+    # matches in several regions: the district is offered, as buttons of those regions only
+    r = service.find({}, "贷款贴息")
+    assert "1. " in r.messages[0] and r.buttons
+    offered = {b["title"] for b in r.buttons}
+    assert "增城区" in offered and offered <= {"增城区", "天河区", "葛店开发区", "海珠区", "珠海市"}
+    assert all(b["payload"].startswith("/inform{") for b in r.buttons)
+    # the place and the size already said: neither is asked again
+    quiet = service.find({}, "葛店小微企业注销公告要登几天")
+    assert "20天" in quiet.messages[0]
+    assert not any(b["payload"].startswith(('/inform{"size"', '/inform{"district"')) for b in quiet.buttons)
+
+
+def test_head_count_and_revenue_give_the_size_at_once():
+    r = service.find({}, "我们30个人，一年营业额600万，增城区有什么补贴")
+    assert "按您说的人数和营业收入" in r.messages[0] and "1. " in r.messages[0]
+    assert r.slots["size"] == "中小微企业"
+    assert "营业额" not in r.messages[0].split("找到")[0].split("关于")[-1]  # the figures are not searched for
+
+
+def test_an_unreadable_profile_answer_is_said_and_the_question_answered():
+    r = service.change_profile({"district": "增城区", "industry": "搞些有的没的"}, "贷款贴息")
+    text = r.messages[0]
+    assert "没认出“搞些有的没的”对应的行业" in text and "1. " in text
+    assert r.slots["industry"] == service.UNSPECIFIED
+
+
+def test_nothing_about_the_thing_asked_is_said_plainly():
+    r = service.find({}, "天河区应届毕业生社保补贴怎么领")
+    text = r.messages[0]
+    assert text.startswith("已收录的天河区文件中没有关于") and "12345" in text
+    assert "仅供参考" in text or "1. " not in text
+    assert "您所问内容" not in text
+
+
+def test_an_uncovered_place_is_not_mapped_to_a_similar_covered_one():
+    r = service.find({}, "东湖高新区有没有贷款贴息")
+    text = r.messages[0]
+    assert "还没有收录东湖高新区" in text and "珠海" in text.split("已收录：")[1]
+    assert "1. " not in text and not r.buttons
+    assert "哪个区" not in text
+
+
+def test_a_large_enterprise_is_told_a_measure_for_small_ones_does_not_apply():
+    r = service.find({}, "我们是大型企业，增城的工会经费返还能享受吗")
+    assert "不适用于大型企业" in r.messages[0] and "第（四）条" in r.messages[0]
+
+
+def test_a_follow_up_with_no_list_yet_is_answered_from_the_best_match():
+    r = service.lead_unit("增城稳岗补贴找哪个部门", [], None, {})
+    assert "牵头单位" in r.messages[0] and r.slots["shown_measures"]
+    assert "还没有给您列出" not in r.messages[0]
+    assert "还没有给您列出" in service.lead_unit("这个找谁", [], None, {}).messages[0]
 
 
 def test_size_class_from_employees_and_revenue():

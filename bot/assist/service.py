@@ -17,9 +17,10 @@ from sqlalchemy.orm import sessionmaker
 from bot.answer import (amounts_phrase, cn_date, deadline_sentence, handoff_summary, measure_summary,
                         profile_line, region_note, shorten, units_sentence, validity_sentence)
 from bot.assist.inputs import MAX_TEXT_CHARS, SLOTS, csv_cell
-from bot.lexicon import Lexicon, find_terms, load_lexicon
+from bot.lexicon import Lexicon, load_lexicon
 from bot.query import MeasureResult, Profile, QueryResult, covered_regions, find_measures, get_measure
 from bot.textnorm import normalize_query
+from bot import wording
 from bot.understand import extract_slots
 
 #: How many measures the read-out script covers (the agent can read more from the cards).
@@ -108,22 +109,6 @@ def _merge(text: str, given: Dict[str, Any]) -> tuple:
     return values, sources, extracted
 
 
-def search_text(text: str, lex: Lexicon) -> str:
-    """The text find_measures ranks by.
-
-    Two workarounds for bot/query.py (remove when it does this itself):
-    * find_measures segments the text as given; normalise it as extract_slots does (繁→简, 全角→半角),
-      or "貸款貼息" never meets "贷款贴息";
-    * region names are slots (a filter), not relevance: jieba's search mode also yields their pieces
-      ("天河区" → "河区"), which _is_slot_word keeps and which then match every measure of that district,
-      so "天河区 租金" looked relevant everywhere and never fell back to the honest "no direct match".
-    """
-    norm = normalize_query(text)
-    for surface, _ in find_terms(norm, lex.region_terms()):
-        norm = norm.replace(surface, " ")
-    return norm
-
-
 def _notes(qr: QueryResult, p: Profile, lex: Lexicon) -> List[str]:
     notes: List[str] = []
     covered = "、".join(qr.covered_regions)
@@ -137,8 +122,9 @@ def _notes(qr: QueryResult, p: Profile, lex: Lexicon) -> List[str]:
         notes.append(f"未能识别企业规模“{p.unknown['size']}”，未按规模筛选。")
     if p.unknown.get("topic"):
         notes.append(f"未能识别事项“{p.unknown['topic']}”，按来电原话匹配。")
-    if qr.relaxed:
-        notes.append(f"没有找到直接关于“{p.topic or '所问内容'}”的措施，下面是按企业情况适用的其他措施。")
+    if qr.relaxed and qr.question_words:
+        notes.append(wording.not_found(qr.question_words, p.district or covered)
+                     + (wording.nearest_head(len(qr.results)) if qr.results else ""))
     if any(r.expired for r in qr.results):
         notes.append(EXPIRED_NOTE)
     return notes
@@ -152,9 +138,7 @@ def _hotline_for(p: Profile, results: Sequence[MeasureResult], lex: Lexicon) -> 
 
 
 def _hotline_words(hot: Optional[dict]) -> str:
-    if hot:
-        return f"{hot['name']}（{hot['number']}）"
-    return "当地12345政务服务便民热线（12345）"
+    return wording.hotline_phrase(hot)
 
 
 def _one_line(units: str) -> str:
@@ -171,15 +155,17 @@ def caller_script(qr: QueryResult, lex: Optional[Lexicon] = None, items: int = S
         name = p.unknown.get("district") or p.district
         return (f"您好，目前系统里还没有收录{name}的惠企政策文件，暂时无法告诉您具体条款。"
                 f"建议您咨询{_hotline_words(hot)}，我们也可以为您登记转办。")
+    if qr.relaxed and qr.question_words:
+        return (f"您好，{wording.not_found(qr.question_words, p.district or '、'.join(qr.covered_regions))}"
+                f"建议您咨询{_hotline_words(hot)}，我们也可以为您登记转办。")
     if qr.total == 0 or not qr.results:
         if qr.total and not qr.results:
             return f"您好，按您说的情况（{profile_line(p)}），共查到{qr.total}条措施，已全部列出。"
         return (f"您好，按您说的情况（{profile_line(p)}），暂时没有查到适用的措施。"
                 f"建议您咨询{_hotline_words(hot)}，我们也可以为您登记转办。")
     shown = qr.results[:min(items, len(_ORDINALS))]
-    if qr.relaxed:
-        lines = [f"您好，没有查到直接关于“{p.topic or '您所问内容'}”的措施。按您企业的情况（{profile_line(p)}），"
-                 f"有{qr.total}条其他措施可以了解" + ("，主要是：" if qr.total > len(shown) else "：")]
+    if qr.relaxed:  # only a topic with no words of its own and nothing tagged with it
+        lines = [f"您好，按您企业的情况（{profile_line(p)}），有{qr.total}条措施可以了解："]
     else:
         lines = [f"您好，按您说的情况（{profile_line(p)}），查到{qr.total}条相关措施"
                  + (f"，先说最相关的{len(shown)}条：" if qr.total > len(shown) else "：")]
@@ -187,7 +173,7 @@ def caller_script(qr: QueryResult, lex: Optional[Lexicon] = None, items: int = S
     phone_fallback = ""
     for i, r in enumerate(shown):
         what = shorten(r.item_heading, 26) + "：" if r.item_heading else ""
-        parts = [f"{_ORDINALS[i]}是{what}{shorten(r.text, 40)}{region_note(r) if r.region_match == 'narrower' else ''}"]
+        parts = [f"{_ORDINALS[i]}是{what}{shorten(''.join(r.snippet) or r.text, 60)}{region_note(r) if r.region_match == 'narrower' else ''}"]
         amt = amounts_phrase(r)
         if amt:
             parts.append(f"可获得：{amt}")
@@ -239,12 +225,9 @@ def measures(factory: sessionmaker, text: str, given: Dict[str, Any], as_of: Opt
                    script="", hotline=None, profile_line=profile_line(p), empty_input=True)
         return out
     with factory() as s:
-        if p.unknown.get("district"):
-            # Profile drops a district it does not know; find_measures would then search every region.
-            qr = QueryResult(profile=p, as_of=as_of, total=0, offset=offset, results=[],
-                             covered_regions=covered_regions(s), region_covered=False)
-        else:
-            qr = find_measures(s, p, text=search_text(text, lex), as_of=as_of, limit=limit, offset=offset, lex=lex)
+        # find_measures is the one place that prepares the question (normalises it, drops
+        # region/size words, refuses an unknown district)
+        qr = find_measures(s, p, text=text, as_of=as_of, limit=limit, offset=offset, lex=lex)
     out = qr.to_dict()
     out["results"] = [_result_view(r, offset + i + 1, as_of) for i, r in enumerate(qr.results)]
     out.update(slots=slots_view, extracted=extracted, notes=_notes(qr, p, lex), script=caller_script(qr, lex),
