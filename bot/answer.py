@@ -255,7 +255,7 @@ def split_for_wechat(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> List[str]:
 def handoff_summary(p: Profile, question: str, shown: Sequence[MeasureResult], hotline: Optional[dict]) -> str:
     """One paragraph for the human agent who takes over."""
     measures = "；".join(f"{r.citation}" for r in shown[:5]) or "尚未给出措施"
-    line = (f"企业情况：{profile_line(p)}。诉求：{shorten(question or '未说明', 80)}。"
+    line = (f"企业情况：{profile_line(p)}。诉求：{wording.plain(question or '未说明', 80)}。"
             f"已提供的措施：{measures}。")
     if hotline:
         line += f"请转{hotline['name']}（{hotline['number']}）人工坐席继续处理。"

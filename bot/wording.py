@@ -31,13 +31,16 @@ def handing_off(hotline: Optional[dict]) -> str:
 _MARKUP = re.compile(r"<[^>]{0,200}>|[<>]|&(?:[a-zA-Z]+|#\d+);")
 
 
+def plain(user_text: str, limit: int = 80) -> str:
+    """What the user wrote, fit to be echoed into a reply or an agent's summary: markup
+    removed (a widget or console that renders HTML must never receive the user's tags),
+    whitespace collapsed, shortened."""
+    t = " ".join(_MARKUP.sub("", user_text or "").split())
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
 def quoted(user_text: str, limit: int = 20) -> str:
-    """What the user wrote, fit to be echoed: markup removed, shortened, in quotes."""
-    t = _MARKUP.sub("", user_text or "")
-    t = " ".join(t.split())
-    if len(t) > limit:
-        t = t[: limit - 1] + "…"
-    return f"“{t}”"
+    return f"“{plain(user_text, limit)}”"
 
 
 # ------------------------------------------------------------------ answers
@@ -77,7 +80,7 @@ def rephrase_hint() -> str:
 
 
 def not_covered(place: str, covered: Sequence[str]) -> str:
-    return f"目前还没有收录{place}的政策文件。已收录：{'、'.join(covered)}。"
+    return f"目前还没有收录{plain(place, 20)}的政策文件。已收录：{'、'.join(covered)}。"
 
 
 def place_hotline(hotline: Optional[dict]) -> str:

@@ -107,3 +107,11 @@ def test_handoff_summarises_for_the_agent():
     r = service.handoff({"district": "天河区", "topic": "税费"}, "纳税服务", first.slots["shown_measures"])
     assert "12345" in r.messages[0]
     assert "天河区" in r.messages[1] and "纳税服务" in r.messages[1] and "《天河区全面优化营商环境行动方案》" in r.messages[1]
+
+
+@pytest.mark.parametrize("said", ["<img src=x onerror=alert(1)>", "<script>alert('x')</script>做餐饮", "&lt;b&gt;"])
+def test_user_text_echoed_back_carries_no_markup(said):
+    changed = service.change_profile({"district": "增城区", "industry": said}, "贷款贴息")
+    handed = service.handoff({"district": "增城区"}, said + "贷款贴息", [])
+    for text in changed.messages + handed.messages:
+        assert "<" not in text and ">" not in text and "&lt;" not in text
