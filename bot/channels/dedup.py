@@ -410,6 +410,11 @@ _SQL = {
     "value": f"SELECT value FROM {_T} WHERE entry_key = :k",
     "sweep": f"DELETE FROM {_T} WHERE expires < :now",
 }
+_DDL = [
+    f"""CREATE TABLE IF NOT EXISTS {_T} (entry_key VARCHAR(255) NOT NULL PRIMARY KEY,
+        attempts INTEGER NOT NULL, live INTEGER NOT NULL, answer TEXT, value TEXT, expires FLOAT NOT NULL)""",
+    f"CREATE INDEX IF NOT EXISTS ix_{_T}_expires ON {_T} (expires)",
+]
 
 
 class SQLBackend(Backend):
@@ -445,7 +450,8 @@ class SQLBackend(Backend):
         return self._engine
 
     def _create(self) -> Any:
-        from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, text
+        from sqlalchemy import create_engine, event, text
+        from sqlalchemy.exc import OperationalError
         from sqlalchemy.pool import QueuePool
 
         kwargs: dict = {"future": True}
@@ -461,23 +467,28 @@ class SQLBackend(Backend):
         engine = create_engine(self.url, **kwargs)
         if engine.dialect.name == "sqlite":
             @event.listens_for(engine, "connect")
-            def _pragmas(dbapi_connection, record):  # WAL: readers never wait; NORMAL: no fsync per commit
-                cur = dbapi_connection.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.close()
+            def _pragmas(dbapi_connection, record):  # NORMAL (with WAL): no fsync per commit
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
         elif engine.dialect.name != "postgresql":
             raise ValueError(f"duplicate filter: {engine.dialect.name} is not supported "
                              "(use SQLite, PostgreSQL or REDIS_URL)")
-        meta = MetaData()
-        Table(_T, meta,
-              Column("entry_key", String(255), primary_key=True),
-              Column("attempts", Integer, nullable=False),
-              Column("live", Integer, nullable=False),
-              Column("answer", Text),
-              Column("value", Text),
-              Column("expires", Float, nullable=False, index=True))
-        meta.create_all(engine)
+        # Several processes may open a new file at the same moment (the fuzz subset caught
+        # "table already exists" and "database is locked" from SQLite's switch to WAL, which
+        # does not wait for a busy lock): idempotent DDL, retried for up to ~5 s.
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                with engine.begin() as conn:
+                    if engine.dialect.name == "sqlite" and \
+                            conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+                        conn.exec_driver_sql("PRAGMA journal_mode=WAL")  # persistent: once per file
+                    for ddl in _DDL:
+                        conn.execute(text(ddl))
+                break
+            except OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         self._sql = {name: text(sql) for name, sql in _SQL.items()}
         return engine
 
