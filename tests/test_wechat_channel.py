@@ -846,6 +846,21 @@ async def test_sql_store_file_is_private_and_expired_entries_start_over(tmp_path
     await store.close()
 
 
+async def test_shared_store_down_refuses_with_503_and_the_server_keeps_running(serve, http):
+    """Redis unreachable: refuse quickly (WeChat retries; a replayed URL is never let through
+    unchecked), without reaching Rasa, and the server stays up."""
+    from bot.channels.dedup import RedisBackend, SharedDedupStore
+    stub = StubRasa()
+    url = serve(wechat_channel(dedup_store=SharedDedupStore(RedisBackend("redis://127.0.0.1:1/0", timeout=0.5))),
+                stub)
+    started = time.monotonic()
+    status, body = await post_plain(http, url, text_xml(QUESTION))
+    assert (status, body) == (503, "temporarily unavailable") and time.monotonic() - started < 3
+    assert stub.calls == []
+    async with http.get(url.rsplit("/", 1)[0] + "/") as resp:
+        assert resp.status == 200
+
+
 async def test_sql_store_opened_by_several_instances_at_once(tmp_path):
     """Instances starting together open the same new file: none may fail (the fuzz subset found
     "table already exists" and "database is locked" here, answered as 503)."""

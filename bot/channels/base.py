@@ -17,6 +17,11 @@ how to render a passive reply; this module does everything after that:
 * when the answer misses the budget: reply empty so WeChat stops retrying,
   and deliver the answer through the message API when it is ready,
 * never show a stack trace to the caller.
+
+When the shared store is unreachable the message is refused with 503 (logged
+as such): WeChat retries it, and a reused signed URL is never let through
+unchecked. The alternative, answering without the filter, would reopen the
+forged-sender hole exactly when Redis is down.
 """
 from __future__ import annotations
 
