@@ -568,7 +568,7 @@ async def test_long_answer_split_and_rest_sent_by_customer_service(serve, http, 
     first = reply_of(body)["Content"]
     assert len(body.encode("utf-8")) <= 2048 + 300  # the XML envelope around ≤2000 bytes of text
     assert len(first.encode("utf-8")) <= WECHAT_MAX_BYTES <= 2048
-    sent = await fake_api.wait_for(2)
+    await fake_api.wait_for(2)
     await asyncio.sleep(0.1)
     rest = [s["text"]["content"] for s in fake_api.sent]
     assert all(s["touser"] == OPENID for s in fake_api.sent)
