@@ -18,6 +18,10 @@ Two implementations of one interface:
   hosts). A retry after a restart, or on another instance, finds the
   published answer there and is answered from it: Rasa runs once per MsgId.
 
+At most once: a retry whose first attempt died with its process before the
+answer was published is not answered again (it gets the "please ask again"
+reply, or nothing when the message API will not deliver either).
+
 Waiting stays in-process where it can: the process that runs Rasa for a
 message wakes its own waiters through a future; a retry that landed on a
 process which is not answering polls the backend (50 ms, backing off to 1 s).
