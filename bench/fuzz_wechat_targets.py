@@ -51,7 +51,9 @@ AGENT_ID = "1000002"
 ACCOUNT = "gh_fuzz00000000"
 #: what the server must run with for the signed inputs to verify (plain and safe mode on one account)
 ENV = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_AES_KEY": AES_KEY, "WECHAT_ALLOW_PLAIN": "1",
-       "WECOM_TOKEN": TOKEN, "WECOM_CORP_ID": CORP_ID, "WECOM_AES_KEY": AES_KEY}
+       "WECOM_TOKEN": TOKEN, "WECOM_CORP_ID": CORP_ID, "WECOM_AES_KEY": AES_KEY,
+       # the duplicate filter of a fuzzed server in a throwaway file, not the project's var/channels.db
+       "DEDUP_DATABASE_URL": f"sqlite:///{os.path.join(tempfile.gettempdir(), f'fuzz-wechat-{os.getpid()}.db')}"}
 #: every answer a callback may give to these inputs; 5xx is a failure, so is anything else
 EXPECTED = {200, 400, 403, 404, 405, 413}
 HANG_SECONDS = 10.0
