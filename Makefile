@@ -8,7 +8,7 @@ setup:
 	@bash scripts/setup.sh
 
 db: setup
-	@$(PY) -m bot build
+	@umask 077 && $(PY) -m bot build   # measures.db (with imported contacts): owner only
 
 generate: setup
 	@$(PY) -m bot lexicon

@@ -76,6 +76,8 @@ def test_conversation_survives_a_restart(assistant):
 @pytest.mark.parametrize("message", ["", " ", "😀😀😀", "' OR 1=1; DROP TABLE measures; --", "<xml><a>", "增城" * 1000,
                                      "增城區的小微企業有什麼貸款貼息"])
 def test_bad_input_gets_a_polite_answer(assistant, message):
+    # "增城" * 1000 is the longest message accepted (2000 characters); longer ones are
+    # refused with 413 and a sentence saying so (tests/test_public_inputs.py)
     u = f"e2e-bad-{abs(hash(message)) % 10000}"
     reply = assistant.say(u, message)
     assert reply.strip(), "every message gets an answer"
