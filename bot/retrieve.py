@@ -102,6 +102,7 @@ class Question:
     # documents rarely use the word itself (SentenceIndex.effective)
     topic_words: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     broad: frozenset = frozenset()  # topic keywords added by SentenceIndex.effective
+    compound: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # a long word → its pieces
 
     @property
     def empty(self) -> bool:
@@ -133,6 +134,7 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
     weights: Dict[str, float] = {}
     groups: List[Tuple[str, ...]] = []
     topic_words: Dict[str, Tuple[str, ...]] = {}
+    compound: Dict[str, Tuple[str, ...]] = {}
     for w in words:
         weights[w] = max(weights.get(w, 0.0), 1.0)
         syn = list(lex.synonyms_of(w))
@@ -142,11 +144,15 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
         for s in syn:
             weights.setdefault(s, SYNONYM_WEIGHT)
         # a long word the corpus may hold only in pieces ("免申即享" → 免申, 即享)
-        pieces = [p for p in tokenizer().cut(w) if len(p) >= 2 and p != w] if len(w) >= 4 else []
+        pieces = list(dict.fromkeys(p for p in tokenizer().cut_for_search(w) if len(p) >= 2 and p != w)) \
+            if len(w) >= 4 else []
+        if pieces:
+            compound[w] = tuple(pieces)
         for p in pieces:
             weights.setdefault(p, SYNONYM_WEIGHT)
         groups.append((w,) + tuple(syn) + tuple(pieces))
-    return Question(words=words, weights=weights, groups=groups, number=number, topic_words=topic_words)
+    return Question(words=words, weights=weights, groups=groups, number=number, topic_words=topic_words,
+                    compound=compound)
 
 
 @dataclass
@@ -242,12 +248,22 @@ class SentenceIndex:
         * Topic words the documents rarely use are expanded by their topic's keywords:
           "水电气" means 用电/用水/报装 here, but "贷款" (in many clauses) means 贷款, not
           every word of the 融资贴息 topic.
+        * A rare compound of words the documents use ("贷款贴息") is read as those words.
         * A short word no clause has and that holds a function character is a segmentation
           slip of colloquial text ("电要" from "新装电要不要", "手能" from "拿到手能"), not a
           subject the documents lack: it is left out instead of counting against coverage."""
         groups, weights, broad = [], dict(q.weights), set()
         for g in q.groups:
             if len(g[0]) <= 3 and _FUNCTION_CHARS.search(g[0]) and not any(w in self.df for w in g):
+                continue
+            pieces = q.compound.get(g[0], ())
+            if pieces and self.df.get(g[0], 0) < self.RARE_TOPIC_WORD and all(p in self.df for p in pieces):
+                # a rare compound of words the documents use ("贷款贴息") means its pieces, each in full
+                for p in pieces:
+                    weights[p] = 1.0
+                    groups.append((p,) + tuple(self.lexicon_synonyms(p)))
+                    for syn in groups[-1][1:]:
+                        weights.setdefault(syn, SYNONYM_WEIGHT)
                 continue
             extra = q.topic_words.get(g[0], ()) if self.df.get(g[0], 0) < self.RARE_TOPIC_WORD else ()
             extra = tuple(k for k in extra if k not in g)
@@ -256,7 +272,11 @@ class SentenceIndex:
                 broad.add(k)
             groups.append(g + extra)
         return Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
-                        broad=frozenset(broad))
+                        broad=frozenset(broad), compound=q.compound)
+
+    @staticmethod
+    def lexicon_synonyms(word: str) -> Tuple[str, ...]:
+        return load_lexicon().synonyms_of(word)
 
     def search(self, q: Question, allowed: Optional[set] = None, k: int = 30) -> List[Hit]:
         """The best ``k`` clauses for the question among ``allowed`` measure ids (all if None)."""

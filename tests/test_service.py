@@ -41,7 +41,7 @@ def test_the_first_reply_answers_and_asks_nothing_already_said():
 
 def test_a_refinement_is_offered_only_when_it_would_change_the_list():
     # matches in several regions: the district is offered, as buttons of those regions only
-    r = service.find({}, "贷款贴息")
+    r = service.find({}, "融资担保有什么支持")
     assert "1. " in r.messages[0] and r.buttons
     offered = {b["title"] for b in r.buttons}
     assert "增城区" in offered and offered <= {"增城区", "天河区", "葛店开发区", "海珠区", "珠海市"}
