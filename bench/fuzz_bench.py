@@ -254,11 +254,13 @@ class Tally:
     connection_errors: int = 0
     unexpected: int = 0
     tracebacks: int = 0
+    bad_replies: int = 0  # a WeChat/WeCom reply that is neither empty, "success" nor XML that parses
     slowest: float = 0.0
     examples: List[str] = field(default_factory=list)
 
     def failures(self) -> int:
-        return self.server_errors + self.hangs + self.connection_errors + self.unexpected + self.tracebacks
+        return (self.server_errors + self.hangs + self.connection_errors + self.unexpected + self.tracebacks
+                + self.bad_replies)
 
     def as_dict(self) -> Dict[str, Any]:
         return {"sent": self.sent, "5xx": self.server_errors, "hangs": self.hangs,

@@ -41,6 +41,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
+from bench import fuzz_bench
+
 WECHAT_PATH = "/webhooks/wechat/webhook"
 WECOM_PATH = "/webhooks/wecom/webhook"
 TOKEN = "fuzzToken2024"
@@ -308,20 +310,7 @@ def corpus(seed: int, n: int):
 
 
 # --------------------------------------------------------------------------- running them
-@dataclass
-class Tally:
-    statuses: collections.Counter = field(default_factory=collections.Counter)
-    by_target: Dict[str, collections.Counter] = field(default_factory=lambda: collections.defaultdict(collections.Counter))
-    server_errors: int = 0
-    hangs: int = 0
-    connection_errors: int = 0
-    unexpected: int = 0
-    bad_replies: int = 0
-    slowest: float = 0.0
-    examples: List[str] = field(default_factory=list)
-
-    def failures(self) -> int:
-        return self.server_errors + self.hangs + self.connection_errors + self.unexpected + self.bad_replies
+Tally = fuzz_bench.Tally  # one tally for every target
 
 
 def reply_is_sound(status: int, body: str) -> bool:
