@@ -114,7 +114,40 @@ class ActionSizeClass(Action):
 
     async def run(self, dispatcher, tracker, domain):
         return await _run(dispatcher, tracker, service.size_class, tracker.get_slot("industry"),
-                          tracker.get_slot("employees"), tracker.get_slot("revenue"))
+                          tracker.get_slot("employees"), tracker.get_slot("revenue"), _text(tracker), _slots(tracker))
+
+
+class _SearchOrSay:
+    """A message the NLU could not place: answered from the documents when they answer it,
+    else the fixed response. A mixin, not an Action (rasa_sdk registers every Action)."""
+    action_name = ""
+    response = ""
+
+    def name(self) -> Text:
+        return self.action_name
+
+    async def run(self, dispatcher, tracker, domain):
+        text = _text(tracker)
+        try:
+            reply = await asyncio.to_thread(service.search_first, _slots(tracker), text) if text.strip() else None
+        except Exception:
+            logger.exception("search for an unplaced message failed")
+            reply = None
+        if reply is None:
+            dispatcher.utter_message(response=self.response)
+            return []
+        events = await _run(dispatcher, tracker, lambda: reply)
+        return events + [SlotSet("last_question", text)]
+
+
+class ActionFallbackSearch(_SearchOrSay, Action):
+    action_name = "action_fallback_search"
+    response = "utter_default"
+
+
+class ActionOutOfScopeSearch(_SearchOrSay, Action):
+    action_name = "action_out_of_scope_search"
+    response = "utter_out_of_scope"
 
 
 class ActionChangeProfile(Action):

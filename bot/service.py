@@ -130,6 +130,16 @@ def _button(slot: str, value: str) -> Dict[str, str]:
     return {"title": value, "payload": "/inform" + json.dumps({slot: value}, ensure_ascii=False)}
 
 
+def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
+    """The answer when the message names something the documents answer, else None: for
+    messages the NLU could not place (low confidence, "out of scope", a size question with
+    no figures) a measure that answers beats "没太明白"."""
+    _, qr, _ = _query(slots, text)
+    if qr.question_words and (qr.found or qr.region_covered is False or qr.profile.unknown.get("district")):
+        return find(slots, text)
+    return None
+
+
 def more(slots: Dict[str, object], question: str, offset: int, shown: Sequence[int]) -> Reply:
     if not shown:
         return Reply([wording.NOTHING_TO_SHOW_MORE])
@@ -222,10 +232,16 @@ def validity(text: str, shown: Sequence[int], focus: Optional[float], slots: Opt
     return _about_listed(text, shown, focus, render, slots)
 
 
-def size_class(industry: Optional[str], employees: Optional[str], revenue: Optional[str]) -> Reply:
+def size_class(industry: Optional[str], employees: Optional[str], revenue: Optional[str],
+               text: str = "", slots: Optional[Dict[str, object]] = None) -> Reply:
     from bot import sizeclass
     emp = sizeclass.parse_employees(employees) if employees else None
     rev = sizeclass.parse_money_yuan(revenue) if revenue else None
+    if emp is None and rev is None and text:
+        # no figures to classify: the message asks about a measure ("贴息是按几个月算"), answer that
+        answer = search_first(slots or {}, text)
+        if answer is not None:
+            return answer
     ind = _clean(industry)
     if not ind:
         return Reply(["判断企业规模要看行业、从业人数和营业收入。请告诉我行业，例如“零售，30人，年营收300万”。"])

@@ -46,9 +46,13 @@ def test_held_out_set_is_never_trained_on():
 def test_rasa_data_validate_has_no_errors():
     out = subprocess.run([RASA, "data", "validate"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    # The only warnings allowed: Rasa 3.6 reports form prompts (utter_ask_<slot>) as unused.
+    # The only warnings allowed: responses that a custom action utters by name (the validator
+    # reads stories and rules only), e.g. utter_default when the documents do not answer.
+    from actions import actions
+    uttered = {getattr(c, "response", "") for c in vars(actions).values() if isinstance(c, type)} - {""}
+    assert uttered, "the fallback actions name their responses"
     warnings = [l for l in (out.stdout + out.stderr).splitlines() if "UserWarning" in l]
-    assert all("utter_ask_" in w for w in warnings), warnings
+    assert all(any(f"'{r}' is not used" in w for r in uttered) for w in warnings), warnings
 
 
 @pytest.mark.slow

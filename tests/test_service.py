@@ -115,3 +115,13 @@ def test_user_text_echoed_back_carries_no_markup(said):
     handed = service.handoff({"district": "增城区"}, said + "贷款贴息", [])
     for text in changed.messages + handed.messages:
         assert "<" not in text and ">" not in text and "&lt;" not in text
+
+
+def test_a_message_the_nlu_could_not_place_is_answered_when_the_documents_answer_it():
+    # routed to "size class" or "out of scope" by the NLU, but a measure answers it
+    r = service.size_class(None, None, None, "农业龙头企业贴息是按哪个利率算的", {})
+    assert "1. " in r.messages[0] and "基准利率" in r.messages[0]
+    assert service.search_first({}, "天河简易低风险项目办建筑许可要多少天") is not None
+    # nothing in the documents: the caller says its fixed sentence
+    assert service.search_first({}, "今天天气怎么样") is None
+    assert service.search_first({}, "😀😀") is None
