@@ -352,9 +352,14 @@ def _listing(session: Session, profile: Profile, as_of: dt.date, limit: int, off
     usable = cast(M.kind == "enterprise", Integer)
     base = select(M.id, literal(1).label("applies"), (size_match + industry_match).label("slot"),
                   (topic_match * 1.0).label("rel"), literal(0).label("exp")).where(*filters)
+    # only real expressions in ORDER BY: PostgreSQL reads a bare constant as a column position
+    order = [usable.desc()]
+    if profile.topic:
+        order.append(topic_match.desc())
+    if profile.sizes or profile.industry:
+        order.append((size_match + industry_match).desc())
     rows = session.execute(base.add_columns(func.count().over().label("total"))
-                           .order_by(usable.desc(), topic_match.desc(), (size_match + industry_match).desc(),
-                                     M.document_id, M.ordinal).limit(limit).offset(offset)).all()
+                           .order_by(*order, M.document_id, M.ordinal).limit(limit).offset(offset)).all()
     total = rows[0].total if rows else (session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
                                         if offset else 0)
     results = _load_results(session, rows, profile, as_of, lex)
