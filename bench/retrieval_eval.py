@@ -100,8 +100,8 @@ def attach_gold(items: List[Item], session) -> int:
 def ask_assistant(q: str):
     """The first reply as the chat gives it, and whether it reported "not found"."""
     from bot import service
-    profile, qr, _ = service._query({}, q)
-    reply = service.find({}, q)
+    profile, qr, learned = service._query({}, q)
+    reply = service.compose(q, 0, (), profile, qr, learned)  # what service.find({}, q) returns
     text = "\n".join(reply.messages)
     not_found = (not qr.found) or bool(profile.unknown.get("district")) or qr.region_covered is False
     # a clause the reply cites as not applying to the enterprise (a large one asking about a

@@ -322,16 +322,9 @@ def _snippet(text: str, best: Sequence[int], max_chars: int = 220, number=None) 
     return [sentences[i] for i in sorted(set(chosen))]
 
 
-def _regions_of(results: List[MeasureResult]) -> List[str]:
-    out: List[str] = []
-    for r in results:
-        if r.region not in out:
-            out.append(r.region)
-    return out
-
-
 def _regions_of_ids(session: Session, ids: Sequence[int]) -> List[str]:
-    """Regions of every measure that answers (not only the page shown), best first."""
+    """Regions of these measures, in order (find_measures passes every measure that answers,
+    not only the page shown)."""
     stored = _stored_measures(session, list(ids))
     out: List[str] = []
     for i in ids:
@@ -367,7 +360,7 @@ def _listing(session: Session, profile: Profile, as_of: dt.date, limit: int, off
         r.snippet = _snippet(r.text, [0])
     return QueryResult(profile=profile, as_of=as_of, total=total, offset=offset, results=results,
                        covered_regions=covered, region_covered=region_covered, found=bool(results),
-                       regions=_regions_of(results))
+                       regions=_regions_of_ids(session, [r.id for r in results]))
 
 
 def get_measure(session: Session, measure_id: int, profile: Optional[Profile] = None,

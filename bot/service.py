@@ -87,7 +87,12 @@ def _size_slot(sizes: Sequence[str]) -> str:
 def find(slots: Dict[str, object], question: str = "", offset: int = 0, shown: Sequence[int] = ()) -> Reply:
     """The answer to a question, in the turn it is asked: the measures that answer it, then
     at most one optional refinement (a profile question whose answer would change the list)."""
-    profile, qr, learned = _query(slots, question, offset)
+    return compose(question, offset, shown, *_query(slots, question, offset))
+
+
+def compose(question: str, offset: int, shown: Sequence[int], profile: Profile, qr, learned) -> Reply:
+    """The reply for a query already run (``_query``): callers that first look at the result
+    (search_first, the retrieval bench) do not run the search twice."""
     ids = list(shown[:offset]) + [r.id for r in qr.results]
     lines = []
     if "size" in learned and not find_terms(normalize_query(question or ""), load_lexicon().size_terms()):
@@ -134,9 +139,9 @@ def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
     """The answer when the message names something the documents answer, else None: for
     messages the NLU could not place (low confidence, "out of scope", a size question with
     no figures) a measure that answers beats "没太明白"."""
-    _, qr, _ = _query(slots, text)
+    profile, qr, learned = _query(slots, text)
     if qr.question_words and (qr.found or qr.region_covered is False or qr.profile.unknown.get("district")):
-        return find(slots, text)
+        return compose(text, 0, (), profile, qr, learned)
     return None
 
 
