@@ -105,6 +105,14 @@ def ask(driver, text):
     driver.find_element("css selector", ".pa-send").click()
 
 
+def open_fresh_widget(driver, site, port):
+    """The demo page with no stored conversation, chat window open."""
+    driver.get(f"{site}/widget/demo.html?server=http://127.0.0.1:{port}")
+    driver.execute_script("localStorage.clear()")
+    driver.refresh()
+    driver.find_element("css selector", ".pa-launcher").click()
+
+
 def test_question_answer_reload_and_phone_screenshot(browser, site, assistant):
     browser.get(f"{site}/widget/demo.html?server=http://127.0.0.1:{assistant.port}")
     browser.find_element("css selector", ".pa-launcher").click()
@@ -132,10 +140,7 @@ def test_question_answer_reload_and_phone_screenshot(browser, site, assistant):
 
 
 def test_district_quick_reply_buttons(browser, site, assistant):
-    browser.get(f"{site}/widget/demo.html?server=http://127.0.0.1:{assistant.port}")
-    browser.execute_script("localStorage.clear()")
-    browser.refresh()
-    browser.find_element("css selector", ".pa-launcher").click()
+    open_fresh_widget(browser, site, assistant.port)
     # answered at once; the measures come from several districts, so those districts are offered
     ask(browser, "融资担保有什么支持")
     wait_for(lambda: any("1. " in t for t in bot_texts(browser)[-2:]))
@@ -156,10 +161,7 @@ def test_unreachable_server_is_said_clearly(browser, site):
 
 
 def test_widget_uses_a_signed_session_and_shows_a_refusal_instead_of_retrying(browser, site, assistant):
-    browser.get(f"{site}/widget/demo.html?server=http://127.0.0.1:{assistant.port}")
-    browser.execute_script("localStorage.clear()")
-    browser.refresh()
-    browser.find_element("css selector", ".pa-launcher").click()
+    open_fresh_widget(browser, site, assistant.port)
     ask(browser, "你好")
     session = wait_for(lambda: browser.execute_script("return window.PolicyAssistant.session()"), driver=browser)
     assert session.startswith("w1.") and len(session.split(".")) == 3  # issued by the server, not made up
