@@ -261,7 +261,7 @@ class SentenceIndex:
                 # a rare compound of words the documents use ("贷款贴息") means its pieces, each in full
                 for p in pieces:
                     weights[p] = 1.0
-                    groups.append((p,) + tuple(self.lexicon_synonyms(p)))
+                    groups.append((p,) + load_lexicon().synonyms_of(p))
                     for syn in groups[-1][1:]:
                         weights.setdefault(syn, SYNONYM_WEIGHT)
                 continue
@@ -273,10 +273,6 @@ class SentenceIndex:
             groups.append(g + extra)
         return Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
                         broad=frozenset(broad), compound=q.compound)
-
-    @staticmethod
-    def lexicon_synonyms(word: str) -> Tuple[str, ...]:
-        return load_lexicon().synonyms_of(word)
 
     def search(self, q: Question, allowed: Optional[set] = None, k: int = 30) -> List[Hit]:
         """The best ``k`` clauses for the question among ``allowed`` measure ids (all if None)."""
