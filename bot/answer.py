@@ -111,10 +111,15 @@ def region_note(r: MeasureResult) -> str:
     return ""
 
 
-def snippet_text(r: MeasureResult, max_chars: int = 220) -> str:
-    """The sentence(s) of the clause that answer the question, whole where they fit."""
-    text = "".join(r.snippet) if r.snippet else r.text
-    return shorten(text, max_chars)
+def snippet_text(r: MeasureResult, max_chars: Optional[int] = None) -> str:
+    """The sentence(s) of the clause that answer the question (already fitted to the page's
+    budget by bot/query.py), or the clause's start; ``max_chars`` for one-line mentions."""
+    if max_chars and r.lead:
+        return shorten(r.lead, max_chars)
+    if r.snippet:
+        text = "".join(r.snippet)
+        return shorten(text, max_chars) if max_chars else " ".join(text.split())
+    return shorten(r.text, max_chars or 220)
 
 
 def measure_summary(r: MeasureResult, n: int, as_of: dt.date, p: Optional[Profile] = None,

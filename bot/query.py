@@ -109,6 +109,7 @@ class MeasureResult:
     score: float
     kind: str = "enterprise"        # enterprise / government (what only the government did)
     snippet: List[str] = field(default_factory=list)  # the sentence(s) that answer the question
+    lead: str = ""  # the best-matching sentence alone, for a one-line mention
     coverage: float = 0.0
 
     @property
@@ -239,12 +240,15 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     rows = [(h.measure_id, 1, 0, h.score, 0) for h in page]
     results = _load_results(session, rows, profile, as_of, lex)
     snippets = {h.measure_id: h.sentences for h in page}
+    budget = snippet_budget(len(page))
     for r in results:
-        r.snippet = _snippet(r.text, snippets.get(r.id, []), number=question.number)
+        r.snippet = _snippet(r.text, snippets.get(r.id, []), max_chars=budget, number=question.number)
+        r.lead = _lead(r.text, snippets.get(r.id, []))
         r.coverage = next(h.coverage for h in page if h.measure_id == r.id)
     not_applying = _load_results(session, [(h.measure_id, 1, 0, h.score, 0) for h in excluded], profile, as_of, lex)
     for r, h in zip(not_applying, excluded):
         r.snippet = _snippet(r.text, h.sentences)
+        r.lead = _lead(r.text, h.sentences)
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
                        found=bool(found), question_words=list(question.words), not_applying=not_applying,
@@ -305,21 +309,54 @@ def _sentence_index(session: Session) -> retrieve.SentenceIndex:
     return _per_build(session, "sentence_index", load)
 
 
-def _snippet(text: str, best: Sequence[int], max_chars: int = 220, number=None) -> List[str]:
-    """The sentence(s) of the clause that answer the question, in the clause's order. A
-    question asking for a number ("几天", "最高多少") also gets the clause's first sentence
-    that states one of that kind, when the best-matching ones do not."""
+#: characters of clause text shown per answer, shared by the items of one page: one item shows
+#: its clause nearly whole, three show their best sentences (a 12345 agent reads it aloud)
+SNIPPET_BUDGET = {1: 400, 2: 300}
+SNIPPET_BUDGET_MANY = 220
+
+
+def snippet_budget(n_items: int) -> int:
+    return SNIPPET_BUDGET.get(n_items, SNIPPET_BUDGET_MANY)
+
+
+def _lead(text: str, best: Sequence[int]) -> str:
+    """The clause's best-matching sentence (its first when none matched)."""
+    sentences = retrieve.split_sentences(text) or [text]
+    return sentences[best[0]] if best and best[0] < len(sentences) else sentences[0]
+
+
+def _snippet(text: str, best: Sequence[int], max_chars: int = SNIPPET_BUDGET_MANY, number=None) -> List[str]:
+    """The sentence(s) of the clause that answer the question, in the clause's order.
+
+    The best-matching sentence comes first in the choice; a question asking for a number
+    ("几天", "最高多少") also gets the clause's first sentence stating one of that kind; then,
+    while ``max_chars`` allows, the other matching sentences and the rest of the clause. The
+    fact an enterprise asks about is often in the sentence next to the one its words match
+    ("晚上能在手机上申请吗" → "24小时"); on the dev set a one-item answer showing its clause
+    whole raised the share of replies that show the key fact (bench/retrieval_eval.py).
+    A sentence that does not follow the one before it is marked "…"."""
     sentences = retrieve.split_sentences(text)
     if not sentences:
-        return [text]
-    chosen = [i for i in best[:2] if i < len(sentences)] or [0]
-    if len(chosen) == 2 and len(sentences[chosen[0]]) + len(sentences[chosen[1]]) > max_chars:
-        chosen = chosen[:1]
-    if number is not None and not any(number.search(sentences[i]) for i in chosen):
-        with_number = next((i for i, t in enumerate(sentences) if number.search(t)), None)
-        if with_number is not None:
-            chosen = [chosen[0], with_number]
-    return [sentences[i] for i in sorted(set(chosen))]
+        return [text[:max_chars]]
+    ranked = [i for i in dict.fromkeys(best) if i < len(sentences)] or [0]
+    chosen = [ranked[0]]
+    if number is not None and not number.search(sentences[ranked[0]]):
+        with_number = next((i for i in ranked[1:] + list(range(len(sentences)))
+                            if number.search(sentences[i])), None)
+        if with_number is not None and with_number not in chosen:
+            chosen.append(with_number)
+    used = sum(len(sentences[i]) for i in chosen)
+    for i in ranked[1:] + list(range(len(sentences))):
+        if i not in chosen and used + len(sentences[i]) <= max_chars:
+            chosen.append(i)
+            used += len(sentences[i])
+    out: List[str] = []
+    last = None
+    for i in sorted(chosen):
+        t = sentences[i] if len(sentences[i]) <= max_chars else sentences[i][:max_chars - 1] + "…"
+        out.append(t if last is None or i == last + 1 else "…" + t)
+        last = i
+    return out
 
 
 def _regions_of_ids(session: Session, ids: Sequence[int]) -> List[str]:

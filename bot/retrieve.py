@@ -227,15 +227,19 @@ class SentenceIndex:
         word's pieces count for most of a word, a word of the same topic only for less
         (a clause about 融资 does not answer "贴息")."""
         have = self.measure_sets[position]
+        heads = {g[0] for g in q.groups}
         total = got = 0.0
         for group in q.groups:
             w = self.idf(group[0])
             total += w
+            # another word of the question is not a synonym of this one: "贷款贴息" asked of a
+            # clause that has 贷款 only covers 贷款, not 贴息 through its topic's keywords
+            others = [g for g in group[1:] if g not in heads]
             if group[0] in have:
                 got += w
-            elif any(g in have for g in group[1:] if g not in q.broad):
+            elif any(g in have for g in others if g not in q.broad):
                 got += w * SYNONYM_COVERAGE
-            elif any(g in have for g in group[1:]):
+            elif any(g in have for g in others):
                 got += w * BROAD_COVERAGE
         return got / total if total else 0.0
 
