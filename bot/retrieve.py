@@ -225,23 +225,34 @@ class SentenceIndex:
     def coverage(self, q: Question, position: int) -> float:
         """The idf-weighted share of the question's words the clause has: a synonym or the
         word's pieces count for most of a word, a word of the same topic only for less
-        (a clause about 融资 does not answer "贴息")."""
+        (a clause about 融资 does not answer "贴息").
+
+        Each word of the clause is evidence for one question word only: exact matches are
+        taken first, then synonyms, then topic words, each from the clause words not yet
+        used. "贷款有没有贴息" asked of a clause about 融资 covers 贷款 (融资 is its
+        synonym) and not 贴息 as well (融资 is also a word of 贴息's topic)."""
         have = self.measure_sets[position]
         heads = {g[0] for g in q.groups}
-        total = got = 0.0
-        for group in q.groups:
-            w = self.idf(group[0])
-            total += w
-            # another word of the question is not a synonym of this one: "贷款贴息" asked of a
-            # clause that has 贷款 only covers 贷款, not 贴息 through its topic's keywords
-            others = [g for g in group[1:] if g not in heads]
+        weights = [self.idf(g[0]) for g in q.groups]
+        total = sum(weights)
+        if not total:
+            return 0.0
+        got = [0.0] * len(q.groups)
+        used = set()
+        for i, group in enumerate(q.groups):
             if group[0] in have:
-                got += w
-            elif any(g in have for g in others if g not in q.broad):
-                got += w * SYNONYM_COVERAGE
-            elif any(g in have for g in others):
-                got += w * BROAD_COVERAGE
-        return got / total if total else 0.0
+                got[i] = 1.0
+                used.add(group[0])
+        for share, broad in ((SYNONYM_COVERAGE, False), (BROAD_COVERAGE, True)):
+            for i, group in enumerate(q.groups):
+                if got[i]:
+                    continue
+                term = next((g for g in group[1:] if g in have and g not in heads and g not in used
+                             and (g in q.broad) == broad), None)
+                if term is not None:
+                    got[i] = share
+                    used.add(term)
+        return sum(w * g for w, g in zip(weights, got)) / total
 
     #: a topic word found in fewer clauses than this is read as its topic's keywords too
     RARE_TOPIC_WORD = 3
