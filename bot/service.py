@@ -135,12 +135,23 @@ def _button(slot: str, value: str) -> Dict[str, str]:
     return {"title": value, "payload": "/inform" + json.dumps({slot: value}, ensure_ascii=False)}
 
 
+#: a message the NLU could not place whose nearest clause has this share of its words is a
+#: policy question the documents do not answer: "没有关于…的措施" says more than "没太明白"
+NEAR_COVERAGE = 0.25
+
+
 def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
-    """The answer when the message names something the documents answer, else None: for
+    """The answer when the message asks something about the documents, else None: for
     messages the NLU could not place (low confidence, "out of scope", a size question with
-    no figures) a measure that answers beats "没太明白"."""
+    no figures) a measure that answers beats "没太明白", and so does saying plainly that the
+    covered documents have nothing on it (a topic the NLU read, or a clause sharing a
+    quarter of its words). Chit-chat ("今天天气怎么样") gets the caller's fixed sentence."""
     profile, qr, learned = _query(slots, text)
-    if qr.question_words and (qr.found or qr.region_covered is False or qr.profile.unknown.get("district")):
+    if not qr.question_words:
+        return None
+    near = bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE
+    if qr.found or qr.not_applying or qr.region_covered is False or qr.profile.unknown.get("district") \
+            or near or _clean(slots.get("topic")):
         return compose(text, 0, (), profile, qr, learned)
     return None
 
@@ -204,6 +215,12 @@ def _load(mid: int) -> Optional[MeasureResult]:
 def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
                   render: Callable[[MeasureResult], str], slots: Optional[Dict[str, object]] = None) -> Reply:
     """A follow-up on a measure ("第二条…", "这个…", "某某补贴找哪个部门"): resolve it, load it, render it."""
+    if not shown and parse_ordinal(text) is None:
+        # no list yet: a message with words of its own ("葛店天然气报装归哪个单位") gets the
+        # whole answer — each item names its units, contact and validity — rather than one line
+        reply = search_first(slots or {}, text)
+        if reply is not None:
+            return reply
     mid, problem = _pick(text, shown, focus, slots)
     if problem:
         return Reply([problem])
@@ -242,6 +259,11 @@ def size_class(industry: Optional[str], employees: Optional[str], revenue: Optio
     from bot import sizeclass
     emp = sizeclass.parse_employees(employees) if employees else None
     rev = sizeclass.parse_money_yuan(revenue) if revenue else None
+    if text and find_terms(normalize_query(text), load_lexicon().size_terms()):
+        # the enterprise said its size ("我们是大型企业，…能用吗"): nothing to classify, answer it
+        answer = search_first(slots or {}, text)
+        if answer is not None:
+            return answer
     if emp is None and rev is None and text:
         # no figures to classify: the message asks about a measure ("贴息是按几个月算"), answer that
         answer = search_first(slots or {}, text)

@@ -126,10 +126,11 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
             said.append(surface)
         if not sizes:
             sizes = _sizes_from_numbers(t, out.get("industry"))
-            if sizes:  # "30个人", "营业额600万" describe the enterprise, they are not searched for
-                said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t))
         if sizes:
             out["size"] = sizes
+            # "30个人", "营业额600万" beside a size describe the enterprise, they are not
+            # searched for ("招一个工人补多少钱" without one asks about a hire, and is)
+            said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t) if m.group(0) not in said)
     return out, said
 
 

@@ -92,6 +92,15 @@ def test_a_follow_up_with_no_list_yet_is_answered_from_the_best_match():
     assert "牵头单位" in r.messages[0] and r.slots["shown_measures"]
     assert "还没有给您列出" not in r.messages[0]
     assert "还没有给您列出" in service.lead_unit("这个找谁", [], None, {}).messages[0]
+    # the whole answer: what the measure gives, not only who to call
+    r = service.validity("贷款到期办了展期，算不算新增贷款？能不能申请贴息", [], None, {})
+    assert "展期视同新增" in r.messages[0] and "有效期" in r.messages[0]
+
+
+def test_a_size_question_from_an_enterprise_that_said_its_size_is_answered():
+    # routed to "size class", but "大型" is said: nothing to classify, the question is answered
+    r = service.size_class(None, "五百多人", None, "我们公司五百多人，算大型企业，建了工会也按2%交了经费，能全额返还吗", {})
+    assert "1. " in r.messages[0] and "工会经费" in r.messages[0] and "请告诉我行业" not in r.messages[0]
 
 
 def test_size_class_from_employees_and_revenue():
@@ -124,4 +133,7 @@ def test_a_message_the_nlu_could_not_place_is_answered_when_the_documents_answer
     assert service.search_first({}, "天河简易低风险项目办建筑许可要多少天") is not None
     # nothing in the documents: the caller says its fixed sentence
     assert service.search_first({}, "今天天气怎么样") is None
+    # a policy question the documents do not answer: said plainly, not "没太明白"
+    r = service.search_first({"topic": "税费"}, "发票开错了要红冲，怎么操作")
+    assert r is not None and "没有关于" in r.messages[0] and "12345" in r.messages[0]
     assert service.search_first({}, "😀😀") is None
