@@ -147,11 +147,13 @@ def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
     covered documents have nothing on it (a topic the NLU read, or a clause sharing a
     quarter of its words). Chit-chat ("今天天气怎么样") gets the caller's fixed sentence."""
     profile, qr, learned = _query(slots, text)
+    if qr.region_covered is False or qr.profile.unknown.get("district"):
+        return compose(text, 0, (), profile, qr, learned)  # "上海浦东开公司要几天": not covered, said so
     if not qr.question_words:
         return None
     near = bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE
-    if qr.found or qr.not_applying or qr.region_covered is False or qr.profile.unknown.get("district") \
-            or near or _clean(slots.get("topic")):
+    named_place = bool(find_terms(normalize_query(text), load_lexicon().region_terms()))
+    if qr.found or qr.not_applying or near or named_place or _clean(slots.get("topic")):
         return compose(text, 0, (), profile, qr, learned)
     return None
 
@@ -188,20 +190,17 @@ def parse_ordinal(text: str) -> Optional[int]:
     return None
 
 
-def _pick(text: str, shown: Sequence[int], focus: Optional[float],
-          slots: Optional[Dict[str, object]] = None) -> (Optional[int], Optional[str]):
-    """Which measure the user means: a number of the last list, the one in focus, or — with
-    no list yet — the best answer to the message itself ("复工热线电话多少")."""
+#: "第二条", "第3个": a number of a list shown earlier
+_LIST_REFERENCE = re.compile(r"第\s*[\d一二两三四五六七八九十]{1,3}")
+
+
+def _pick(text: str, shown: Sequence[int], focus: Optional[float]) -> (Optional[int], Optional[str]):
+    """Which listed measure the user means: a number of the last list, else the one in focus."""
     n = parse_ordinal(text)
-    if shown and n is not None:
+    if n is not None:
         if 1 <= n <= len(shown):
             return int(shown[n - 1]), None
         return None, f"目前列出了{len(shown)}条，请说第1到第{len(shown)}条中的一条。"
-    if not shown:
-        _, qr, _ = _query(slots or {}, text)
-        if qr.found and qr.results and qr.question_words:
-            return qr.results[0].id, None
-        return None, wording.NO_LIST_YET
     if focus:
         return int(focus), None
     return int(shown[0]), None  # "这个" right after a list means the first one; the reply names it
@@ -215,23 +214,24 @@ def _load(mid: int) -> Optional[MeasureResult]:
 def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
                   render: Callable[[MeasureResult], str], slots: Optional[Dict[str, object]] = None) -> Reply:
     """A follow-up on a measure ("第二条…", "这个…", "某某补贴找哪个部门"): resolve it, load it, render it."""
-    if not shown and parse_ordinal(text) is None:
+    if not shown:
         # no list yet: a message with words of its own ("葛店天然气报装归哪个单位") gets the
-        # whole answer — each item names its units, contact and validity — rather than one line
-        reply = search_first(slots or {}, text)
-        if reply is not None:
-            return reply
-    mid, problem = _pick(text, shown, focus, slots)
+        # whole answer — each item names its units, contact and validity — rather than one
+        # line; one the documents do not answer is told so ("工商年报截止到几号"). "第二条…"
+        # refers to a list there is not.
+        if _LIST_REFERENCE.search(normalize_query(text)):
+            return Reply([wording.NO_LIST_YET])
+        profile, qr, learned = _query(slots or {}, text)
+        if qr.question_words or qr.region_covered is False or profile.unknown.get("district"):
+            return compose(text, 0, (), profile, qr, learned)
+        return Reply([wording.NO_LIST_YET])
+    mid, problem = _pick(text, shown, focus)
     if problem:
         return Reply([problem])
     r = _load(mid)
     if r is None:
         return Reply(["这条措施已不在数据库中（可能刚更新过），请重新查询。"])
-    updates: Dict[str, object] = {"focus_measure": float(mid)}
-    if not shown:
-        updates["shown_measures"] = [mid]
-        updates["result_offset"] = 1.0
-    return Reply([render(r)], updates)
+    return Reply([render(r)], {"focus_measure": float(mid)})
 
 
 def detail(text: str, shown: Sequence[int], focus: Optional[float], slots: Optional[Dict[str, object]] = None) -> Reply:

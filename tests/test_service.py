@@ -95,6 +95,10 @@ def test_a_follow_up_with_no_list_yet_is_answered_from_the_best_match():
     # the whole answer: what the measure gives, not only who to call
     r = service.validity("贷款到期办了展期，算不算新增贷款？能不能申请贴息", [], None, {})
     assert "展期视同新增" in r.messages[0] and "有效期" in r.messages[0]
+    # nothing answers it: said so, never "还没有给您列出措施"
+    r = service.validity("工商年报在哪里填，截止到几号", [], None, {})
+    assert "没有关于" in r.messages[0] and "还没有给您列出" not in r.messages[0]
+    assert "还没有给您列出" in service.detail("第二条详细说说", [], None, {}).messages[0]
 
 
 def test_a_size_question_from_an_enterprise_that_said_its_size_is_answered():
@@ -136,4 +140,6 @@ def test_a_message_the_nlu_could_not_place_is_answered_when_the_documents_answer
     # a policy question the documents do not answer: said plainly, not "没太明白"
     r = service.search_first({"topic": "税费"}, "发票开错了要红冲，怎么操作")
     assert r is not None and "没有关于" in r.messages[0] and "12345" in r.messages[0]
+    r = service.search_first({}, "上海浦东开一家公司要几天")
+    assert r is not None and "上海浦东" in r.messages[0] and "已收录" in r.messages[0]
     assert service.search_first({}, "😀😀") is None
