@@ -266,11 +266,13 @@ class SentenceIndex:
         * A rare compound of words the documents use ("贷款贴息") is read as those words.
         * A short word no clause has and that holds a function character is a segmentation
           slip of colloquial text ("电要" from "新装电要不要", "手能" from "拿到手能"), not a
-          subject the documents lack: it is left out instead of counting against coverage."""
+          subject the documents lack: it is left out instead of counting against coverage
+          (a word of jieba's dictionary is kept: "招聘会", "展销会")."""
         groups, weights, broad = [], dict(q.weights), set()
         for g in q.groups:
-            if len(g[0]) <= 3 and _FUNCTION_CHARS.search(g[0]) and not any(w in self.df for w in g):
-                continue
+            if len(g[0]) <= 3 and _FUNCTION_CHARS.search(g[0]) and not any(w in self.df for w in g) \
+                    and not tokenizer().FREQ.get(g[0]):
+                continue  # a slip, not a word jieba knows ("招聘会" is one)
             pieces = q.compound.get(g[0], ())
             if pieces and self.df.get(g[0], 0) < self.RARE_TOPIC_WORD and all(p in self.df for p in pieces):
                 # a rare compound of words the documents use ("贷款贴息") means its pieces, each in full
