@@ -43,7 +43,7 @@ CLAUSE_SHARE = 0.3
 BM25_K1 = 0.8
 #: how much of a question word a clause covers with a synonym, or only with a word of its topic
 SYNONYM_COVERAGE = 0.8
-BROAD_COVERAGE = 0.4
+BROAD_COVERAGE = 0.3  # below FOUND_COVERAGE: a word of the topic alone never answers
 #: clauses shown as answers score at least this share of the best one
 SHOWN_SHARE = 0.35
 #: clauses that only describe what the government did rank below usable ones
@@ -103,6 +103,8 @@ class Question:
     topic_words: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     broad: frozenset = frozenset()  # topic keywords added by SentenceIndex.effective
     compound: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # a long word → its pieces
+    # words that name a topic ("水电气", "社保"): its keywords are kinds of it, not neighbours
+    umbrella: frozenset = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -135,12 +137,15 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
     groups: List[Tuple[str, ...]] = []
     topic_words: Dict[str, Tuple[str, ...]] = {}
     compound: Dict[str, Tuple[str, ...]] = {}
+    umbrella: set = set()
     for w in words:
         weights[w] = max(weights.get(w, 0.0), 1.0)
         syn = list(lex.synonyms_of(w))
         topic = lex.canonical_topic(w)
         if topic:
             topic_words[w] = tuple(k for k in lex.topics[topic].keywords if k != w and k not in syn)
+            if lex.topics[topic].name == w:
+                umbrella.add(w)
         for s in syn:
             weights.setdefault(s, SYNONYM_WEIGHT)
         # a long word the corpus may hold only in pieces ("免申即享" → 免申, 即享)
@@ -152,7 +157,7 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
             weights.setdefault(p, SYNONYM_WEIGHT)
         groups.append((w,) + tuple(syn) + tuple(pieces))
     return Question(words=words, weights=weights, groups=groups, number=number, topic_words=topic_words,
-                    compound=compound)
+                    compound=compound, umbrella=frozenset(umbrella))
 
 
 @dataclass
@@ -247,11 +252,19 @@ class SentenceIndex:
             for i, group in enumerate(q.groups):
                 if got[i]:
                     continue
+                pieces = q.compound.get(group[0], ())
                 term = next((g for g in group[1:] if g in have and g not in heads and g not in used
-                             and (g in q.broad) == broad), None)
+                             and g not in pieces and (g in q.broad) == broad), None)
                 if term is not None:
                     got[i] = share
                     used.add(term)
+                elif pieces and not broad:
+                    # a compound is covered by its pieces in proportion: "稳岗补贴" is not
+                    # answered by a clause that only has 补贴
+                    present = [p for p in pieces if p in have and p not in used]
+                    part = sum(self.idf(p) for p in present) / sum(self.idf(p) for p in pieces)
+                    got[i] = share * part
+                    used.update(present)
         return sum(w * g for w, g in zip(weights, got)) / total
 
     #: a topic word found in fewer clauses than this is read as its topic's keywords too
@@ -274,7 +287,7 @@ class SentenceIndex:
                     and not tokenizer().FREQ.get(g[0]):
                 continue  # a slip, not a word jieba knows ("招聘会" is one)
             pieces = q.compound.get(g[0], ())
-            if pieces and self.df.get(g[0], 0) < self.RARE_TOPIC_WORD and all(p in self.df for p in pieces):
+            if pieces and self.df.get(g[0], 0) == 0 and all(p in self.df for p in pieces):
                 # a rare compound of words the documents use ("贷款贴息") means its pieces, each in full
                 for p in pieces:
                     weights[p] = 1.0
@@ -286,10 +299,11 @@ class SentenceIndex:
             extra = tuple(k for k in extra if k not in g)
             for k in extra:
                 weights.setdefault(k, SYNONYM_WEIGHT)
-                broad.add(k)
+                if g[0] not in q.umbrella:  # 用电 is a kind of 水电气; 融资 is only near 贴息
+                    broad.add(k)
             groups.append(g + extra)
         return Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
-                        broad=frozenset(broad), compound=q.compound)
+                        broad=frozenset(broad), compound=q.compound, umbrella=q.umbrella)
 
     def search(self, q: Question, allowed: Optional[set] = None, k: int = 30) -> List[Hit]:
         """The best ``k`` clauses for the question among ``allowed`` measure ids (all if None)."""

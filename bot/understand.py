@@ -77,7 +77,8 @@ def unknown_place(text: str) -> Optional[str]:
 
 
 #: words the tagger calls places that do not name a region an enterprise is in
-_NOT_A_PLACE = frozenset("中国 全国 国家 国内 境外 海外 港澳 内地 本地 当地 大湾 大湾区 粤港澳 粤港澳大湾区".split())
+_NOT_A_PLACE = frozenset("中国 全国 国家 国内 境外 海外 港澳 内地 本地 当地 大湾 大湾区 粤港澳 粤港澳大湾区 "
+                         "城市 山区 新区 老城区 湾区".split())  # "城市设施配套费" is no city
 
 
 @functools.lru_cache(maxsize=1)
