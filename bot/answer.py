@@ -124,7 +124,9 @@ def snippet_text(r: MeasureResult, max_chars: Optional[int] = None) -> str:
 
 def measure_summary(r: MeasureResult, n: int, as_of: dt.date, p: Optional[Profile] = None,
                     cite_document: bool = True) -> str:
-    heading = shorten(r.item_heading, 26) if r.item_heading else ""
+    # whole: a few documents print a sentence as the item's heading ("…办理时间不超过8天、申请
+    # 材料不超过8件", at most 56 characters in the seeds) and the fact asked is in it
+    heading = " ".join(r.item_heading.split()) if r.item_heading else ""
     head = f"{n}. 【{heading}】" if heading else f"{n}. "
     lines = [head + snippet_text(r) + region_note(r)]
     if r.kind == "government":

@@ -122,3 +122,16 @@ def test_traditional_question_ranks_like_simplified(session):
     simp = ask(session, "增城区小微企业贷款贴息", district="增城区", size="小微企业", limit=3)
     trad = ask(session, "增城區小微企業貸款貼息", district="增城区", size="小微企业", limit=3)
     assert [r.id for r in simp.results] == [r.id for r in trad.results]
+
+
+def test_no_word_is_both_a_question_word_and_a_synonym():
+    # a question word is dropped before synonyms are looked up: "要花钱吗" would lose 收费
+    lex = load_lexicon()
+    both = sorted(w for g in lex.synonyms for w in g if w in lex.query_stopwords)
+    assert both == []
+
+
+def test_a_heading_that_states_the_fact_is_shown_whole(session):
+    qr = find_measures(session, Profile.from_slots(district="葛店开发区"), text="小微企业银行贷款要走几个环节", as_of=AS_OF)
+    from bot.answer import answer_text
+    assert "办理环节不超过3个、办理时间不超过8天" in answer_text(qr, page_size=3)
