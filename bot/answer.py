@@ -184,6 +184,8 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
             return "\n".join(lines)
     if qr.total == 0 and qr.question_words:
         lines.append(wording.not_found(qr.question_words, p.district or "、".join(qr.covered_regions)))
+        # about the thing asked, but limited to another size or industry: said, with the clause
+        lines.extend(_not_applying_lines(qr))
         lines.append(wording.ask_hotline(_hotline_of(p.district) if p.district else None))
         return "\n".join(lines)
     if qr.total == 0:
@@ -214,12 +216,7 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
                          f"（{r.citation if not one_document else r.article}）")
         else:
             lines.append(measure_summary(r, first + i, as_of, p, cite_document=not one_document))
-    for r in qr.not_applying:
-        enterprise = "/".join(p.sizes) if p.sizes else ""
-        if p.sizes and r.sizes and not set(p.sizes) & set(r.sizes):
-            lines.append(wording.not_applying(r.sizes, enterprise, r.citation, snippet_text(r, 80)))
-        elif p.industry and r.industries and p.industry not in r.industries:
-            lines.append(wording.not_applying_industry(r.industries, p.industry, r.citation))
+    lines.extend(_not_applying_lines(qr))
     tail = []
     if any(r.expired for r in qr.results):
         tail.append(wording.EXPIRED_NOTE)
@@ -230,6 +227,18 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
     tail.append(wording.FOLLOW_UP_HINT)
     lines.extend(tail)
     return "\n".join(lines)
+
+
+def _not_applying_lines(qr: QueryResult) -> List[str]:
+    """The clauses about the thing asked that the enterprise's size or industry rules out."""
+    p, out = qr.profile, []
+    for r in qr.not_applying:
+        enterprise = "/".join(p.sizes) if p.sizes else ""
+        if p.sizes and r.sizes and not set(p.sizes) & set(r.sizes):
+            out.append(wording.not_applying(r.sizes, enterprise, r.citation, snippet_text(r, 80)))
+        elif p.industry and r.industries and p.industry not in r.industries:
+            out.append(wording.not_applying_industry(r.industries, p.industry, r.citation))
+    return out
 
 
 def _hotline_of(place: str) -> Optional[dict]:

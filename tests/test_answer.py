@@ -82,3 +82,17 @@ def test_qualification_is_shown_with_the_measure(session):
     assert "原文提及的企业类别：农业龙头企业" in farm
     loan = next(b for b in blocks if "总额最高20万元" in b)
     assert "原文提及" not in loan  # "“四上”及“四下”" is not a restriction to 四上企业
+
+
+def test_nothing_for_the_enterprise_still_names_the_clause_it_is_ruled_out_of(session):
+    # the only clause about the thing asked is for small firms: a large one is told, with the article
+    from sqlalchemy import select
+
+    from bot import db
+    from bot.query import QueryResult, get_measure
+    mid = session.execute(select(db.Tag.measure_id).where(db.Tag.kind == "size", db.Tag.value == "小型")).scalars().first()
+    limited = get_measure(session, mid, as_of=AS_OF)
+    qr = QueryResult(profile=Profile.from_slots(size="大型"), as_of=AS_OF, total=0, offset=0, results=[],
+                     found=False, question_words=["某事"], not_applying=[limited])
+    text = answer_text(qr)
+    assert "没有关于“某事”" in text and limited.citation in text and "不适用于大型" in text and "12345" in text
