@@ -15,8 +15,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.nlu.launch import patch_action_result_validation
-from bot.nlu.tracker_store import CachedSQLTrackerStore
+from bot.runtime.launch import patch_action_result_validation
+from bot.runtime.tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,7 @@ CONVERSATIONS = [
 def _sequential_twin(dask_runner):
     """A SequentialGraphRunner over the very same loaded nodes (loading the model twice
     would double the test's time and compare two loads rather than two schedulers)."""
-    from bot.nlu.graph_runner import SequentialGraphRunner
+    from bot.runtime.graph_runner import SequentialGraphRunner
 
     twin = SequentialGraphRunner.__new__(SequentialGraphRunner)
     twin.__dict__.update(dask_runner.__dict__)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from bot.lexicon import LEXICON_PATH, load_lexicon
-from bot.terms import lexicon_words
+from bot.segment import lexicon_words
 
 ROOT = Path(__file__).resolve().parent.parent
 DICT_DIR = ROOT / "bot" / "nlu" / "dictionary"
