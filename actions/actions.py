@@ -1,4 +1,4 @@
-"""Custom actions: read slots → call bot.service in a worker thread → send the text.
+"""Custom actions: read slots → call bot.chat in a worker thread → send the text.
 
 Nothing here knows SQL or how answers are worded. Database work is blocking,
 so it runs in a thread (asyncio.to_thread): a slow query never stalls the
@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import service
+from bot import chat
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +44,13 @@ def _question(tracker: Tracker) -> str:
     return tracker.get_slot("last_question") or _text(tracker)
 
 
-async def _run(dispatcher: CollectingDispatcher, tracker: Tracker, fn: Callable[..., service.Reply],
+async def _run(dispatcher: CollectingDispatcher, tracker: Tracker, fn: Callable[..., chat.Reply],
                *args) -> List[EventType]:
     try:
         reply = await asyncio.to_thread(fn, *args)
     except Exception:  # the database is missing or unreachable, or a bug: apologise, log, keep the conversation
         logger.exception("action failed")
-        dispatcher.utter_message(text=service.apology(tracker.get_slot("district")))
+        dispatcher.utter_message(text=chat.apology(tracker.get_slot("district")))
         return []
     for i, message in enumerate(reply.messages):
         last = i == len(reply.messages) - 1
@@ -64,7 +64,7 @@ class ActionFindMeasures(Action):
 
     async def run(self, dispatcher, tracker, domain):
         question = _question(tracker)
-        events = await _run(dispatcher, tracker, service.find, _slots(tracker), question)
+        events = await _run(dispatcher, tracker, chat.find, _slots(tracker), question)
         return events + [SlotSet("last_question", question)]
 
 
@@ -74,7 +74,7 @@ class ActionMoreMeasures(Action):
 
     async def run(self, dispatcher, tracker, domain):
         offset = int(tracker.get_slot("result_offset") or 0)
-        return await _run(dispatcher, tracker, service.more, _slots(tracker), tracker.get_slot("last_question") or "",
+        return await _run(dispatcher, tracker, chat.more, _slots(tracker), tracker.get_slot("last_question") or "",
                           offset, _shown(tracker))
 
 
@@ -82,7 +82,7 @@ class _AboutListedMeasure:
     """Follow-ups on the last list ("第二条详细说说", "这个找谁", "还有效吗").
     A mixin, not an Action: rasa_sdk registers every Action subclass it finds."""
     action_name = ""
-    answer: Callable[..., service.Reply]
+    answer: Callable[..., chat.Reply]
 
     def name(self) -> Text:
         return self.action_name
@@ -95,17 +95,17 @@ class _AboutListedMeasure:
 
 class ActionMeasureDetail(_AboutListedMeasure, Action):
     action_name = "action_measure_detail"
-    answer = service.detail
+    answer = chat.detail
 
 
 class ActionLeadUnit(_AboutListedMeasure, Action):
     action_name = "action_lead_unit"
-    answer = service.lead_unit
+    answer = chat.lead_unit
 
 
 class ActionValidity(_AboutListedMeasure, Action):
     action_name = "action_validity"
-    answer = service.validity
+    answer = chat.validity
 
 
 class ActionSizeClass(Action):
@@ -113,7 +113,7 @@ class ActionSizeClass(Action):
         return "action_size_class"
 
     async def run(self, dispatcher, tracker, domain):
-        return await _run(dispatcher, tracker, service.size_class, tracker.get_slot("industry"),
+        return await _run(dispatcher, tracker, chat.size_class, tracker.get_slot("industry"),
                           tracker.get_slot("employees"), tracker.get_slot("revenue"), _text(tracker), _slots(tracker))
 
 
@@ -129,7 +129,7 @@ class _SearchOrSay:
     async def run(self, dispatcher, tracker, domain):
         text = _text(tracker)
         try:
-            reply = await asyncio.to_thread(service.search_first, _slots(tracker), text) if text.strip() else None
+            reply = await asyncio.to_thread(chat.search_first, _slots(tracker), text) if text.strip() else None
         except Exception:
             logger.exception("search for an unplaced message failed")
             reply = None
@@ -156,7 +156,7 @@ class ActionChangeProfile(Action):
 
     async def run(self, dispatcher, tracker, domain):
         question = tracker.get_slot("last_question") or ""
-        events = await _run(dispatcher, tracker, service.change_profile, _slots(tracker), question)
+        events = await _run(dispatcher, tracker, chat.change_profile, _slots(tracker), question)
         return events + [SlotSet("last_question", question)]
 
 
@@ -166,4 +166,4 @@ class ActionHumanHandoff(Action):
 
     async def run(self, dispatcher, tracker, domain):
         # the enterprise's question, also when it asks for a person before the form is done
-        return await _run(dispatcher, tracker, service.handoff, _slots(tracker), _question(tracker), _shown(tracker))
+        return await _run(dispatcher, tracker, chat.handoff, _slots(tracker), _question(tracker), _shown(tracker))

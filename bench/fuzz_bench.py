@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.fuzz_bench [--n 10000] [--seed 1] [--concurrency 8] [--no-extra]
 
 Starts the assistant the way the end-to-end tests do (``tests.servers.Assistant``: the
-trained model, the action server, Rasa through ``bot.nlu.launch`` with the production
+trained model, the action server, Rasa through ``bot.runtime.launch`` with the production
 endpoints and credentials) and the assist console (``python -m bot.assist``), then sends
 ``--n`` inputs drawn from a seeded generator — wrong types, top-level arrays and
 scalars, huge bodies and messages, invalid UTF-8 and JSON-escaped lone surrogates,
@@ -22,7 +22,7 @@ memory figures are expected to be 0.
 
 Measured (2,000 inputs, seed 1, 8 in flight, WeChat/WeCom targets included, 2 shared cores):
 0 5xx, 0 crashes, 0 tracebacks, still answering; 4 hangs, all ordinary-length messages
-of random CJK characters: ``bot.understand.unknown_place`` runs jieba's POS tagger (HMM
+of random CJK characters: ``bot.profile_reader.unknown_place`` runs jieba's POS tagger (HMM
 Viterbi) over the whole text, ~4 s for 300 such characters and ~38 s for 2,000, on the
 action server — a fix belongs there. RSS: Rasa +12 MB, actions ±0, console +116 MB.
 
@@ -355,7 +355,7 @@ def widget_sessions(rasa_base: str, n: int = 20) -> List[str]:
 
 # --------------------------------------------------------------------------- the benchmark
 def start_console(tmp: Path, db_url: str, token: str):
-    from bot.nlu.servers import free_port, wait_http
+    from tests.servers import free_port, wait_http
     port = free_port()
     env = dict(os.environ, DATABASE_URL=db_url, ASSIST_TOKEN=token, ASSIST_PORT=str(port), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "bot.assist"], cwd=ROOT, env=env,

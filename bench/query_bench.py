@@ -48,8 +48,8 @@ from bot.build import build
 from bot.ingest import ParsedDocument, parse_all
 from bot.lexicon import Lexicon, load_lexicon
 from bot.query import Profile, find_measures
-from bot.terms import terms
-from bot.understand import extract_slots
+from bot.segment import terms
+from bot.profile_reader import extract_slots
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.rasa_bench [--users 1,20] [--seconds 20] [--skip-stock]
                                          [--train-time] [--diagnose] [--rounds 1]
 
-1. Makes sure the project model exists (bot.nlu.model.ensure_model); with
+1. Makes sure the project model exists (bot.runtime.model.ensure_model); with
    --train-time also times a from-scratch `rasa train --force` of it (temp dir,
    cold cache).
 2. Trains a "stock Rasa 3.6" model (bench/stock_config.yml: jieba + count vectors +
@@ -19,7 +19,7 @@
    action server replayed with real trackers). Ratios project/stock come from the same run.
    Both stacks are up at the same time and the runs are interleaved
    (project, stock, project, stock …) so drift on a shared machine hits both alike.
-   The project stack runs as `make run` does (Rasa via bot.nlu.launch, endpoints.yml:
+   The project stack runs as `make run` does (Rasa via bot.runtime.launch, endpoints.yml:
    cached SQL tracker store, selective domain); the stock stack as plain `rasa run` with
    Rasa's SQLTrackerStore on SQLite.
    --diagnose adds variants that separate model from runtime: the project model on the
@@ -48,8 +48,8 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from bot.nlu.model import fingerprint  # the same stamp that decides when the project model retrains
-from bot.nlu.servers import free_port, project_endpoints, wait_http
+from bot.runtime.model import fingerprint  # the same stamp that decides when the project model retrains
+from tests.servers import free_port, project_endpoints, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -145,7 +145,7 @@ def group_cpu_seconds(pgid: int) -> float:
 # --------------------------------------------------------------------------- models
 def wait_project_model_stable(max_wait: float = 900) -> None:
     """If someone is (re)training models/policy.tar.gz right now, wait until it settles."""
-    from bot.nlu.model import MODEL
+    from bot.runtime.model import MODEL
     waited = 0.0
     while waited < max_wait:
         st1 = MODEL.stat() if MODEL.exists() else None
@@ -224,7 +224,7 @@ class Stack:
 
     def __init__(self, name: str, model: Path, workdir: Path, measures_db: Path,
                  action_workers: int = 1, runtime: str = "project"):
-        """runtime "project": as `make run` — Rasa via bot.nlu.launch with the production
+        """runtime "project": as `make run` — Rasa via bot.runtime.launch with the production
         endpoints.yml (cached SQL tracker store, selective domain). "stock": plain `rasa run`
         with Rasa's SQLTrackerStore on SQLite and default action endpoint. "stock+memory":
         plain `rasa run`, in-memory tracker store (not production; shows what SQL costs)."""
@@ -252,7 +252,7 @@ class Stack:
         self.rasa_proc: Optional[subprocess.Popen] = None
 
     def _spawn(self, args: List[str], logname: str, launcher: bool = False) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "bot.nlu.launch"] if launcher else [RASA]
+        cmd = [sys.executable, "-m", "bot.runtime.launch"] if launcher else [RASA]
         p = subprocess.Popen(cmd + args, cwd=ROOT, env=self.env, stdout=open(self.dir / logname, "ab"),
                              stderr=subprocess.STDOUT, start_new_session=True)
         PROCS.append(p)
@@ -504,13 +504,13 @@ def main(argv=None) -> int:
 
         # 1. project model
         wait_project_model_stable()
-        from bot.nlu.model import ensure_model
+        from bot.runtime.model import ensure_model
         t0 = time.perf_counter()
         model = ensure_model()
         ensure_s = time.perf_counter() - t0
         project_model = tmp / "policy.tar.gz"
         shutil.copy2(model, project_model)  # immune to a concurrent retrain during the bench
-        from bot.nlu.model import STAMP
+        from bot.runtime.model import STAMP
         result["training"] = {"project_ensure_seconds": round(ensure_s, 1),
                               "project_inputs_sha256": STAMP.read_text().strip() if STAMP.exists() else None}
         if args.train_time:

@@ -9,7 +9,7 @@ measure is the clause of that document whose text contains the excerpt (both sid
 normalised as the ingest normalises: NFKC, 繁→简, no spaces), so labels survive
 rebuilds and id changes.
 
-The assistant is asked the way the chat asks it: ``bot.service.find`` with no slots
+The assistant is asked the way the chat asks it: ``bot.chat.find`` with no slots
 (the message alone, as a first message), i.e. the code path of ``action_find_measures``.
 With ``--rest URL`` the same questions go through a running Rasa REST channel (the
 trained NLU picks the intent and slots); recall needs ids, so that mode reports the
@@ -99,9 +99,9 @@ def attach_gold(items: List[Item], session) -> int:
 
 def ask_assistant(q: str):
     """The first reply as the chat gives it, and whether it reported "not found"."""
-    from bot import service
-    profile, qr, learned = service._query({}, q)
-    reply = service.compose(q, 0, (), profile, qr, learned)  # what service.find({}, q) returns
+    from bot import chat
+    profile, qr, learned = chat._query({}, q)
+    reply = chat.compose(q, 0, (), profile, qr, learned)  # what chat.find({}, q) returns
     text = "\n".join(reply.messages)
     not_found = (not qr.found) or bool(profile.unknown.get("district")) or qr.region_covered is False
     # a clause the reply cites as not applying to the enterprise (a large one asking about a
@@ -175,7 +175,7 @@ def figures(rows: List[dict]) -> Dict[str, float]:
 
 def evaluate(items: List[Item], rest: Optional[str] = None, show_misses: int = 0) -> dict:
     from bot import db
-    from bot.understand import read_profile
+    from bot.profile_reader import read_profile
     with db.session_factory()() as session:
         missing = attach_gold(items, session)
         base = Baseline(session)

@@ -37,7 +37,7 @@ def cmd_build(args) -> int:
 def cmd_ask(args) -> int:
     from bot.answer import answer_text
     from bot.query import Profile, find_measures
-    from bot.understand import extract_slots
+    from bot.profile_reader import extract_slots
     text = " ".join(args.text)
     slots = extract_slots(text)
     for name in ("district", "industry", "size", "topic"):
@@ -97,7 +97,7 @@ def cmd_contacts(args) -> int:
 
 
 def cmd_lexicon(args) -> int:
-    from bot.generate import generate_all
+    from bot.lexicon_artifacts import generate_all
     for path in generate_all():
         print(f"wrote {path}")
     return 0

@@ -34,7 +34,7 @@ from bot import db
 from bot.ingest import SEEDS_DIR, IngestError, ParsedDocument, parse_all
 from bot.lexicon import Lexicon, load_lexicon
 from bot.retrieve import index_tokens, split_sentences
-from bot.terms import terms
+from bot.segment import terms
 
 # Order matters for delete (children first).
 REBUILT_TABLES = [db.Sentence, db.Term, db.Tag, db.AmountRow, db.MeasureUnit, db.Measure, db.Document, db.UnitAlias, db.Unit,

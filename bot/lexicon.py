@@ -55,6 +55,8 @@ class Lexicon:
     sizes: Tuple[str, ...]
     size_aliases: Dict[str, str]
     size_groups: Dict[str, Tuple[str, ...]]
+    #: short form → the group's full name, which the size slot holds ("小微" → "小微企业")
+    size_short_forms: Dict[str, str]
     qualifications: Dict[str, Tuple[str, ...]]
     industries: Dict[str, Industry]
     topics: Dict[str, Topic]
@@ -86,6 +88,12 @@ class Lexicon:
                     out.append(r.name)
                     frontier.append(r.name)
         return out
+
+    def is_covered(self, region: str, covered: Sequence[str]) -> bool:
+        """Whether documents of the ``covered`` regions apply to ``region``: one of a region
+        above it (the city's apply to its districts) or below it (a district's is among the
+        city's). The one rule for the chat, the console and the query."""
+        return any(r in covered for r in self.ancestors(region) + self.descendants(region))
 
     def city_of(self, region: str) -> Optional[str]:
         for r in self.ancestors(region):
@@ -125,6 +133,11 @@ class Lexicon:
         if key in self.size_groups:
             return self.size_groups[key]
         return ()
+
+    def size_slot_value(self, word: str) -> str:
+        """The value the size slot holds for a size, alias or group word: a group's short
+        form becomes its full name ("小微" → "小微企业"), anything else stays as it is."""
+        return self.size_short_forms.get(word, word)
 
     def size_terms(self) -> List[Tuple[str, Tuple[str, ...]]]:
         terms: Dict[str, Tuple[str, ...]] = {s: (s,) for s in self.sizes}
@@ -215,7 +228,15 @@ def parse_lexicon(raw: dict) -> Lexicon:
     s = raw["sizes"]
     sizes = _tuple(s["canonical"])
     size_aliases = {a: k for k, vs in s["aliases"].items() for a in vs}
-    size_groups = {k: _tuple(v) for k, v in s["groups"].items()}
+    size_groups: Dict[str, Tuple[str, ...]] = {}
+    short_forms: Dict[str, str] = {}
+    for k, v in s["groups"].items():
+        if isinstance(v, str):  # a short form of the group named
+            if v not in size_groups:
+                raise ValueError(f"lexicon: size group {k} is a short form of {v}, which is not a group above it")
+            short_forms[k] = v
+            v = size_groups[v]
+        size_groups[k] = _tuple(v)
     for g, members in size_groups.items():
         unknown = set(members) - set(sizes)
         if unknown:
@@ -243,7 +264,8 @@ def parse_lexicon(raw: dict) -> Lexicon:
     patterns = tuple(re.compile(p) for p in raw.get("generic_unit_patterns") or ())
     synonyms = tuple(_tuple(g) for g in raw.get("synonyms") or ())
     return Lexicon(
-        regions=regions, sizes=sizes, size_aliases=size_aliases, size_groups=size_groups, qualifications=quals,
+        regions=regions, sizes=sizes, size_aliases=size_aliases, size_groups=size_groups,
+        size_short_forms=short_forms, qualifications=quals,
         industries=industries, topics=topics, unit_aliases=unit_aliases, unit_full_names=unit_full,
         generic_unit_patterns=patterns, synonyms=synonyms,
         query_stopwords=frozenset(_tuple(raw.get("query_stopwords"))), _region_alias_index=alias_index,

@@ -270,7 +270,7 @@ def _filters(profile: Profile, covered: List[str], lex: Lexicon):
         # Uncorrelated IN rather than EXISTS: the database starts from the region's measures
         # instead of testing every measure (bench/query_bench.py).
         region.append(M.id.in_(select(T.measure_id).where(T.kind == "district", T.value.in_(up + down))))
-        region_covered = any(r in covered for r in up + down) or any(profile.district in lex.ancestors(r) for r in covered)
+        region_covered = lex.is_covered(profile.district, covered)
     if profile.sizes:
         size.append(or_(~_has_tag("size"), _has_tag("size", profile.sizes)))
     if profile.industry:

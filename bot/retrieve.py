@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from bot.lexicon import Lexicon, load_lexicon
-from bot.terms import STOPWORDS, tokenizer
+from bot.segment import STOPWORDS, tokenizer
 from bot.textnorm import normalize_query
 
 #: share of the question's (idf-weighted) words a clause must contain to count as an answer;

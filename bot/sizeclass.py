@@ -12,8 +12,9 @@ standard's own form:
 A criterion that falls short of the 中型 (or 小型) bounds drops the enterprise one
 tier ("否则下划一档", as the 2017 统计上大中小微型企业划分办法 restates it).
 
-Why stdlib only: the assistant calls this from the dialogue, the CLI and tests
-alike, and the thresholds must not depend on anything that can drift.
+The thresholds are constants here, transcribed from the standard: the assistant calls
+this from the dialogue, the CLI and tests alike, and they must not depend on anything
+that can drift. The industry sections and their codes are the lexicon's (bot/lexicon.yml).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from bot.lexicon import load_lexicon
 
 __all__ = [
     "SizeResult", "Standard", "STANDARDS", "CATEGORIES", "SIZES",
@@ -145,16 +148,9 @@ _NOT_COVERED = {
     _NOT_ENTERPRISE: "公共管理、社会保障和社会组织及国际组织不是企业，不适用" + SOURCE + "。",
 }
 
-#: GB/T 4754-2017 sections (the project lexicon's names) → categories of the standard.
-#: A section that spans several categories maps to all of them and is asked about.
-_SECTIONS: Dict[str, object] = {
-    "A": "农、林、牧、渔业", "B": "采矿业", "C": "制造业", "D": "电力、热力、燃气及水生产和供应业",
-    "E": "建筑业", "F": "批发和零售业", "G": "交通运输、仓储和邮政业", "H": "住宿和餐饮业",
-    "I": "信息传输、软件和信息技术服务业", "J": "金融业", "K": "房地产业", "L": "租赁和商务服务业",
-    "M": "科学研究和技术服务业", "N": "水利、环境和公共设施管理业", "O": "居民服务、修理和其他服务业",
-    "P": "教育", "Q": "卫生和社会工作", "R": "文化、体育和娱乐业", "S": "公共管理、社会保障和社会组织",
-    "T": "国际组织",
-}
+#: GB/T 4754-2017 sections (by the lexicon's names; their codes are the lexicon's too)
+#: → categories of the standard. A section that spans several categories maps to all
+#: of them and is asked about. tests/test_sizeclass.py checks the names against the lexicon.
 _SECTION_TARGET: Dict[str, object] = {
     "农、林、牧、渔业": ("农、林、牧、渔业",),
     "采矿业": ("工业",),
@@ -179,8 +175,10 @@ _SECTION_TARGET: Dict[str, object] = {
     "国际组织": _NOT_ENTERPRISE,
 }
 
-#: Words enterprises use for themselves. Longest match wins; a word inside a longer
-#: matched word ("房地产" in "房地产开发") does not count.
+#: Words enterprises use for themselves, by the standard's categories (finer than the
+#: lexicon's sections: 批发业 or 零售业, 住宿业 or 餐饮业). Longest match wins; a word inside
+#: a longer matched word ("房地产" in "房地产开发") does not count. A word the lexicon also
+#: knows must name a category of the lexicon's section for it (tests/test_sizeclass.py).
 _KEYWORDS: Dict[object, str] = {
     ("农、林、牧、渔业",): "农林牧渔 农业 林业 牧业 畜牧 渔业 养殖 种植 农场 果园 养猪 种地 农民专业合作社",
     ("工业",): "工业 采矿 矿山 煤矿 制造 工厂 加工厂 厂子 服装厂 电子厂 生产企业 电力 发电 供电 热力 供热 燃气 供水 自来水",
@@ -246,8 +244,9 @@ for _cat in CATEGORIES:
     _register(_cat, (_cat,))
 for _name, _target in _SECTION_TARGET.items():
     _register(_name, _target)
-for _code, _name in _SECTIONS.items():
-    _EXACT[_code] = _SECTION_TARGET[_name]
+for _section in load_lexicon().industries.values():
+    if _section.is_section:
+        _EXACT[_section.code] = _SECTION_TARGET[_section.name]
 _EXACT[_norm_name("交通运输业（不含铁路运输业）")] = ("交通运输业",)
 _EXACT[_norm_name("其他")] = (_OTHER,)
 

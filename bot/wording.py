@@ -2,7 +2,7 @@
 
 Templates take only values that come from the database, the lexicon or (escaped)
 from the user. Nothing here decides *what* to say — bot/answer.py and
-bot/service.py do — only *how* it is said.
+bot/chat.py do — only *how* it is said.
 """
 from __future__ import annotations
 

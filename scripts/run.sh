@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 umask 077  # databases, logs: readable by this user only (they hold what users typed)
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
 PY=.venv/bin/python
-MODEL=$($PY -m bot.nlu.model)
+MODEL=$($PY -m bot.runtime.model)
 mkdir -p var/log
 secret() { $PY -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 export RASA_TOKEN="${RASA_TOKEN:-$(secret)}"
@@ -24,11 +24,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-# both through bot.nlu.launch: stock `rasa run` with the project's runtime fixes and defaults
+# both through bot.runtime.launch: stock `rasa run` with the project's runtime fixes and defaults
 # (API token from $RASA_TOKEN, loopback binds, the action server's secret check)
-$PY -m bot.nlu.launch run actions --port 5055 --actions actions > var/log/actions.log 2>&1 &
+$PY -m bot.runtime.launch run actions --port 5055 --actions actions > var/log/actions.log 2>&1 &
 pids+=($!)
-$PY -m bot.nlu.launch run -m "$MODEL" --port 5005 --enable-api --cors "*" \
+$PY -m bot.runtime.launch run -m "$MODEL" --port 5005 --enable-api --cors "*" \
   --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
 pids+=($!)
 if [ -f bot/assist/app.py ]; then
@@ -48,7 +48,7 @@ cat <<MSG
 政策助手 is running.
   Chat (REST):      curl -s localhost:5005/webhooks/rest/webhook -d '{"sender":"me","message":"增城区小微企业有什么贷款贴息"}'
                     (this machine only; from elsewhere set RASA_REST_TOKEN and send Authorization: Bearer …)
-  Shell:            .venv/bin/python -m bot.nlu.launch shell -m $MODEL   (in another terminal)
+  Shell:            .venv/bin/python -m bot.runtime.launch shell -m $MODEL   (in another terminal)
   Web widget demo:  http://127.0.0.1:8081/widget/demo.html
   Assist console:   http://127.0.0.1:8081/   token: $ASSIST_TOKEN
   Rasa HTTP API token: $RASA_TOKEN

@@ -38,7 +38,7 @@ fi
 echo "== generating lexicon artifacts"
 $PY -m bot lexicon >/dev/null
 echo "== Rasa model (trained only when its inputs changed)"
-$PY -m bot.nlu.model
+$PY -m bot.runtime.model
 # NO_POSTGRES=1 skips the PostgreSQL stage (e.g. on a machine without apt).
 if [ -z "${NO_POSTGRES:-}" ]; then
   run_postgres_tests

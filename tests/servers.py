@@ -1,4 +1,6 @@
-"""Real servers for end-to-end tests: action server + Rasa server on free ports.
+"""Real servers for the end-to-end tests and the benchmarks: the action server and the
+Rasa server on free ports, the production endpoints pointed at other ports and files, and
+waiting until a server answers.
 
 Started as scripts/run.sh starts them: secrets (Rasa's API token, the widget's session
 key, the action server's shared secret) in the environment, never on the command line."""
@@ -6,18 +8,46 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import yaml
 
-from bot.nlu.servers import free_port, project_endpoints, wait_http
+from bot.runtime.model import MODEL, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "policy.tar.gz"
+
+def project_endpoints(action_url: str, tracker_db: Path) -> dict:
+    """The production endpoints.yml (tracker store, selective domain …) pointed at this
+    action server and tracker database, so tests and benchmarks run what `make run` runs."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = action_url
+    endpoints["tracker_store"]["db"] = str(tracker_db)
+    return endpoints
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float = 300) -> None:
+    """Return once ``url`` answers; fail early if the server process has exited."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early ({proc.returncode}): {url}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(url)
 
 
 class Assistant:
@@ -42,8 +72,8 @@ class Assistant:
         self.start_rasa()
 
     def _spawn(self, args, log):
-        # Rasa as `make run` starts it (bot.nlu.launch); `rasa run actions` as is
-        p = subprocess.Popen([sys.executable, "-m", "bot.nlu.launch"] + args, cwd=ROOT, env=self.env,
+        # Rasa as `make run` starts it (bot.runtime.launch); `rasa run actions` as is
+        p = subprocess.Popen([sys.executable, "-m", "bot.runtime.launch"] + args, cwd=ROOT, env=self.env,
                              stdout=open(self.tmp / log, "ab"), stderr=subprocess.STDOUT)
         self.procs.append(p)
         return p

@@ -109,3 +109,42 @@ def test_004_header_sizes_and_regions(docs):
     assert docs["004"].measures[0].lead_units == ["市政府办公室", "市发展改革局"]
     assert all(set(m.tags["size"]) == {"中型", "小型", "微型"} for m in d.measures)
     assert d.valid_until is None and d.header["有效期至"] == "文件中未注明"
+
+
+def _finite_language(pattern: str):
+    """Every string a finite regex (literals, groups, alternatives) matches; anything else
+    in the pattern raises, so a pattern that stops being a plain word list fails loudly."""
+    import sre_constants
+    import sre_parse
+
+    def expand(items):
+        out = [""]
+        for op, av in items:
+            if op is sre_constants.LITERAL:
+                alts = [chr(av)]
+            elif op is sre_constants.SUBPATTERN:
+                alts = expand(av[-1])
+            elif op is sre_constants.BRANCH:
+                alts = [w for branch in av[1] for w in expand(branch)]
+            else:
+                raise AssertionError(f"not a word list: {op}")
+            out = [o + a for o in out for a in alts]
+        return out
+
+    return expand(sre_parse.parse(pattern))
+
+
+def test_every_size_word_the_ingest_tags_is_a_size_the_lexicon_knows():
+    """ingest keeps its own pattern of size words (document wording, "小微贷款"); each must
+    tag the measure with lexicon sizes, else a measure "for 中小企业" would count as open
+    to every size."""
+    from bot.ingest import SIZE_MENTION, ParsedMeasure, tag_measure
+    from bot.lexicon import load_lexicon
+
+    lex = load_lexicon()
+    words = _finite_language(SIZE_MENTION.pattern)
+    assert len(words) >= 10
+    for word in words:
+        m = ParsedMeasure("一", "", "（一）", "", 1, f"对{word}给予支持。", 1)
+        tag_measure(m, ["增城区"], [], lex)
+        assert m.tags["size"] and set(m.tags["size"]) <= set(lex.sizes), word

@@ -80,7 +80,7 @@ def test_tracker_store_error_is_an_error_not_an_exit(tmp_path, domain):
     from rasa.shared.core.events import SessionStarted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.nlu.tracker_store import CachedSQLTrackerStore, GuardedSQLTrackerStore, TrackerStoreError
+    from bot.runtime.tracker_store import CachedSQLTrackerStore, GuardedSQLTrackerStore, TrackerStoreError
     for cls in (CachedSQLTrackerStore, GuardedSQLTrackerStore):
         db = tmp_path / f"{cls.__name__}.db"
         store = cls(domain=domain, dialect="sqlite", db=str(db))
@@ -99,8 +99,8 @@ def test_a_fault_while_handling_becomes_the_apology_on_that_conversation():
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
     from bot.channels.rest import answer_or_apologise
-    from bot.nlu.tracker_store import TrackerStoreError
-    from bot.service import apology
+    from bot.runtime.tracker_store import TrackerStoreError
+    from bot.chat import apology
 
     async def failing(message):
         raise TrackerStoreError("disk full")
@@ -128,7 +128,7 @@ def test_logs_mask_id_card_and_phone_numbers(caplog):
 
 
 def test_launcher_defaults_keep_secrets_off_the_command_line_and_bind_loopback():
-    from bot.nlu.launch import server_defaults
+    from bot.runtime.launch import server_defaults
     env = {"RASA_TOKEN": "t0ken"}
     argv = server_defaults(["run", "-m", "m.tar.gz", "--enable-api"], env)
     assert argv[argv.index("--interface") + 1] == "127.0.0.1" and argv[argv.index("--auth-token") + 1] == "t0ken"

@@ -130,7 +130,7 @@ def test_widget_refuses_bad_input_like_rest(assistant):
 
 
 def test_action_server_down_gives_the_apology_with_the_hotline(assistant):
-    from bot.service import apology
+    from bot.chat import apology
     actions = assistant.procs[0]
     actions.terminate()
     actions.wait(20)
@@ -143,7 +143,7 @@ def test_action_server_down_gives_the_apology_with_the_hotline(assistant):
         assistant.procs.remove(actions)
         assistant.procs.insert(0, assistant._spawn(["run", "actions", "--port", str(assistant.action_port),
                                                     "--actions", "actions"], "actions.log"))
-        from bot.nlu.servers import wait_http
+        from tests.servers import wait_http
         wait_http(f"http://127.0.0.1:{assistant.action_port}/health", assistant.procs[0])
     assert "增府规" in assistant.say("u-actions-back", "增城区小微企业有什么贷款贴息") + \
         assistant.say("u-actions-back", "跳过")
@@ -156,7 +156,7 @@ def test_action_server_runs_actions_only_for_rasa(assistant):
     import subprocess
     import sys
 
-    from bot.nlu.servers import free_port, wait_http
+    from tests.servers import free_port, wait_http
     call = json.dumps({"next_action": "action_find_measures", "sender_id": "x", "tracker": {}, "version": "3.6.21"})
 
     def post(port, headers):
@@ -174,7 +174,7 @@ def test_action_server_runs_actions_only_for_rasa(assistant):
 
     port = free_port()
     env = {k: v for k, v in assistant.env.items() if k != "ACTION_SERVER_SECRET"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.nlu.launch", "run", "actions", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "bot.runtime.launch", "run", "actions", "--port", str(port),
                              "--actions", "actions"], cwd=ROOT, env=env,
                             stdout=open(assistant.tmp / "actions-loopback.log", "ab"), stderr=subprocess.STDOUT)
     try:

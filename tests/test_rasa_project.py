@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "policy.tar.gz"
+from bot.runtime.model import MODEL, ROOT
+
 RASA = str(Path(sys.executable).with_name("rasa"))
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
 needs_model = pytest.mark.skipif(not MODEL.exists(), reason="no trained model (run scripts/test.sh)")
@@ -86,7 +86,7 @@ def test_conversation_stories(tmp_path):
 def test_generated_training_artifacts_do_not_depend_on_the_hash_seed():
     """`make run` retrains only when the model's inputs change: the generated lookup tables
     and jieba dictionary must come out byte for byte the same in every process."""
-    code = "from bot.generate import render_lookups, render_userdict; print(render_lookups() + render_userdict())"
+    code = "from bot.lexicon_artifacts import render_lookups, render_userdict; print(render_lookups() + render_userdict())"
     outputs = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                               env=dict(ENV, PYTHONHASHSEED=seed)).stdout
                for seed in ("1", "2", "3")}

@@ -1,6 +1,6 @@
 """The runtime pieces Rasa is started with: the cached SQL tracker store, the launcher's
 validation fix and its sequential graph runner. Each must behave exactly like the stock
-Rasa part it speeds up."""
+Rasa part it speeds up, and a server the launcher starts must really use them."""
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +15,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.nlu.launch import patch_action_result_validation
-from bot.nlu.tracker_store import CachedSQLTrackerStore
+from bot.runtime.launch import patch_action_result_validation
+from bot.runtime.tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,7 @@ CONVERSATIONS = [
 def _sequential_twin(dask_runner):
     """A SequentialGraphRunner over the very same loaded nodes (loading the model twice
     would double the test's time and compare two loads rather than two schedulers)."""
-    from bot.nlu.graph_runner import SequentialGraphRunner
+    from bot.runtime.graph_runner import SequentialGraphRunner
 
     twin = SequentialGraphRunner.__new__(SequentialGraphRunner)
     twin.__dict__.update(dask_runner.__dict__)
@@ -231,3 +231,70 @@ async def test_sequential_runner_gives_what_dask_gives(trained_processor):
     finally:
         processor.graph_runner = dask_runner  # the processor is shared by the session's tests
     assert predictions >= 20
+
+
+#: Run in a child process: the launcher's own entry point with a real command line, up to
+#: the moment the Sanic server has started and Rasa has loaded the agent; then report the
+#: classes the running app holds and stop the server. Only ``Sanic.run`` is wrapped (to add
+#: that listener): everything before it — Rasa's CLI, serve_application, configure_app,
+#: load_agent_on_start — is what `make run` runs.
+_PROBE = r'''
+import json, sys
+import sanic
+from bot.runtime import launch
+
+seen = {}
+_run = sanic.Sanic.run
+
+def _name(obj):
+    return type(obj).__module__ + "." + type(obj).__qualname__
+
+def run(app, *args, **kwargs):
+    @app.listener("after_server_start")
+    async def report(app, loop):
+        agent = app.ctx.agent
+        store = agent.tracker_store
+        seen["graph_runner"] = _name(agent.processor.graph_runner)
+        seen["tracker_store"] = _name(getattr(store, "_tracker_store", store))  # Rasa wraps it
+        app.stop()
+    return _run(app, *args, **kwargs)
+
+sanic.Sanic.run = run
+try:
+    launch.main(sys.argv[1:])
+except SystemExit:
+    pass
+print("REPORT " + json.dumps(seen))
+'''
+
+
+@pytest.mark.slow
+def test_a_server_started_by_the_launcher_runs_the_sequential_runner_and_the_cached_store(tmp_path):
+    """The replacements apply by patching Rasa's module globals; a Rasa upgrade that loads
+    models or tracker stores another way would silently serve stock Rasa again (slower,
+    same answers: no other test would notice). Here the launcher starts a real server on
+    the production endpoints and the loaded agent must hold our classes."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.servers import MODEL, free_port, project_endpoints
+
+    if not MODEL.exists():
+        pytest.skip("no trained model (run scripts/test.sh)")
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(yaml.safe_dump(project_endpoints("http://127.0.0.1:9/webhook", tmp_path / "tracker.db")),
+                         encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", _PROBE, "run", "-m", str(MODEL), "--port", str(free_port()),
+                           "--endpoints", str(endpoints)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    reports = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
+    assert reports, (done.stdout + done.stderr)[-3000:]
+    assert json.loads(reports[-1][len("REPORT "):]) == {
+        "graph_runner": "bot.runtime.graph_runner.SequentialGraphRunner",
+        "tracker_store": "bot.runtime.tracker_store.CachedSQLTrackerStore",
+    }

@@ -324,3 +324,40 @@ def test_parsed_phrases_feed_classify():
     revenue = parse_money_yuan("去年营业额三百万元")
     assert (people, revenue) == (30, 3_000_000)
     assert classify("零售", employees=people, revenue_yuan=revenue).size == "小型"
+
+
+def _categories(target):
+    return set(target) if isinstance(target, tuple) else {target}
+
+
+def test_the_standards_section_table_names_exactly_the_lexicons_sections():
+    from bot.lexicon import load_lexicon
+    from bot.sizeclass import _SECTION_TARGET
+
+    sections = {i.name: i.code for i in load_lexicon().industries.values() if i.is_section}
+    assert set(_SECTION_TARGET) == set(sections)
+    for name, code in sections.items():  # the lexicon's code ("F") is read as its section
+        assert resolve_industry(code) == _SECTION_TARGET[name]
+
+
+def test_a_word_the_lexicon_knows_is_sized_within_the_lexicons_industry_for_it():
+    """The chat reads "药店" as one industry (the lexicon) and sizes it by another word list
+    (the standard's categories): both must agree, or a pharmacy would be searched as one
+    trade and sized as another."""
+    from bot.lexicon import load_lexicon
+    from bot.sizeclass import _KEYWORD_LIST, _SECTION_TARGET
+
+    lex = load_lexicon()
+    checked, wrong = 0, []
+    for word, _ in _KEYWORD_LIST:
+        section = lex.canonical_industry(word)
+        if section in _SECTION_TARGET:
+            checked += 1
+            if not _categories(resolve_industry(word)) <= _categories(_SECTION_TARGET[section]):
+                wrong.append(f"{word}: {resolve_industry(word)} but the lexicon says {section}")
+    assert checked >= 50 and not wrong, wrong
+    for ind in lex.industries.values():  # and every self-description the lexicon has, the other way
+        if ind.is_section:
+            for alias in ind.aliases:
+                got = resolve_industry(alias)
+                assert got is None or _categories(got) <= _categories(_SECTION_TARGET[ind.name]), (alias, got)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.nlu.normalizer import normalize_same_length
 from bot.textnorm import mark_lost_chars, normalize_query, pdf_spacing, strip_pinyin
-from bot.understand import extract_slots
+from bot.profile_reader import extract_slots
 
 
 def test_pinyin_artifacts_are_removed_but_ordinary_brackets_stay():

@@ -21,7 +21,7 @@ from bot.lexicon import Lexicon, load_lexicon
 from bot.query import MeasureResult, Profile, QueryResult, covered_regions, find_measures, get_measure
 from bot.textnorm import normalize_query
 from bot import wording
-from bot.understand import extract_slots
+from bot.profile_reader import extract_slots
 
 #: How many measures the read-out script covers (the agent can read more from the cards).
 SCRIPT_ITEMS = 3
@@ -31,7 +31,7 @@ _ORDINALS = "一二三四五六七八九十"
 
 def warm_up() -> None:
     """Load the lexicon, OpenCC and the jieba dictionary before the first agent asks."""
-    from bot.terms import terms
+    from bot.segment import terms
     load_lexicon()
     terms(normalize_query("增城區小微企業貸款貼息"))
 

@@ -3,14 +3,14 @@
 Same URL (``/webhooks/rest/webhook``) and the same JSON in and out as stock
 ``rasa.core.channels.rest.RestInput`` (``{"sender", "message"}`` → ``[{"recipient_id",
 "text", …}]``, ``?stream=true`` for one JSON line per message). The launcher
-(``bot.nlu.launch``) maps the ``rest:`` entry of any credentials file to this class, so
+(``bot.runtime.launch``) maps the ``rest:`` entry of any credentials file to this class, so
 no configuration can open the unchecked one.
 
 Why a subclass rather than a Sanic middleware alone: the checks need the parsed fields
 (sender, message) and must run before the stream starts — stock ``stream=true`` returns
 the stream first and fails inside it, leaving the request hanging. The only check that
 applies to every webhook regardless of its format (the body size) is also a middleware
-(``bot.nlu.launch.install_webhook_limits``).
+(``bot.runtime.launch.install_webhook_limits``).
 
 Who may call: the public web widget has its own channel (``bot.channels.webwidget``:
 signed session ids); this one lets the caller choose any sender id, so it answers
@@ -23,7 +23,7 @@ signed session ids); this one lets the caller choose any sender id, so it answer
 
 Faults: an exception while Rasa handles the message (tracker store, lock store, a
 policy) becomes the apology with the 12345 hotline on *that* conversation
-(``bot.service.apology``); the log says what failed and for a hash of the sender, never
+(``bot.chat.apology``); the log says what failed and for a hash of the sender, never
 the text or the sender id.
 """
 from __future__ import annotations
@@ -71,7 +71,7 @@ def fault(exc: BaseException) -> str:
 async def answer_or_apologise(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
     """Let Rasa handle the message; if that fails, the user gets the apology instead of
     silence (stock REST answered ``[]``) and the process carries on."""
-    from bot.service import apology
+    from bot.chat import apology
 
     try:
         await on_new_message(message)

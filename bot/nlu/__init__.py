@@ -1,1 +1,3 @@
-"""Rasa NLU components of 政策助手 (the only part of bot/ besides channels that knows Rasa)."""
+"""Rasa NLU components of 政策助手 (the Chinese normaliser, the intent classifier) and the
+generated jieba dictionary; config.yml names them by these paths, so moving them means
+retraining. How Rasa is run (launcher, graph runner, tracker store) is bot/runtime/."""

@@ -2,7 +2,7 @@
 
 Rasa's own cache fingerprints config and training data but not the jieba
 dictionary files; this stamp covers everything the model is built from.
-``python -m bot.nlu.model`` prints the model path (training first if needed).
+``python -m bot.runtime.model`` prints the model path (training first if needed).
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from bot import wording
 from bot.lexicon import find_terms, load_lexicon
 from bot.query import MeasureResult, Profile, find_measures, get_measure
 from bot.textnorm import normalize_query
-from bot.understand import read_profile
+from bot.profile_reader import read_profile
 
 PAGE_SIZE = 3
 #: Slot value meaning "the user does not know / skipped".

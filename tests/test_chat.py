@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import service
+from bot import chat
 
 
 @pytest.fixture(autouse=True)
@@ -12,27 +12,27 @@ def measures_db(db_url, monkeypatch):
 
 
 def test_followups_resolve_against_the_listed_numbers():
-    first = service.find({"district": "增城区", "size": "小微企业", "topic": "融资贴息"}, "贷款")
+    first = chat.find({"district": "增城区", "size": "小微企业", "topic": "融资贴息"}, "贷款")
     shown = first.slots["shown_measures"]
     assert len(shown) == 3 and "1. " in first.messages[0]
-    page2 = service.more({"district": "增城区", "size": "小微企业", "topic": "融资贴息"}, "贷款", 3, shown)
+    page2 = chat.more({"district": "增城区", "size": "小微企业", "topic": "融资贴息"}, "贷款", 3, shown)
     shown2 = page2.slots["shown_measures"]
     assert shown2[:3] == shown and len(shown2) > 3
     assert "第4" in page2.messages[0] and "4. " in page2.messages[0]
-    d = service.detail("第四条详细说说", shown2, None)
+    d = chat.detail("第四条详细说说", shown2, None)
     assert d.slots["focus_measure"] == shown2[3]
-    assert "还没有" in service.detail("第一条", [], None).messages[0]
-    assert "第1到第" in service.detail("第9条", shown, None).messages[0]
+    assert "还没有" in chat.detail("第一条", [], None).messages[0]
+    assert "第1到第" in chat.detail("第9条", shown, None).messages[0]
 
 
 @pytest.mark.parametrize("text, n", [("第2条详细说说", 2), ("第二个", 2), ("第十二条", 12), ("3号", 3), ("第 1 条", 1),
                                      ("第二十条", 20), ("詳細說說第三條", 3), ("这个", None)])
 def test_parse_ordinal(text, n):
-    assert service.parse_ordinal(text) == n
+    assert chat.parse_ordinal(text) == n
 
 
 def test_the_first_reply_answers_and_asks_nothing_already_said():
-    r = service.find({}, "增城区小微企业贷款有没有贴息")
+    r = chat.find({}, "增城区小微企业贷款有没有贴息")
     text = r.messages[0]
     assert "1. " in text and "50%" in text and "最高20万元" in text  # the sentence with the facts
     assert "所在区" not in text and "企业规模可以" not in text  # district and size were in the message
@@ -41,33 +41,33 @@ def test_the_first_reply_answers_and_asks_nothing_already_said():
 
 def test_a_refinement_is_offered_only_when_it_would_change_the_list():
     # matches in several regions: the district is offered, as buttons of those regions only
-    r = service.find({}, "融资担保有什么支持")
+    r = chat.find({}, "融资担保有什么支持")
     assert "1. " in r.messages[0] and r.buttons
     offered = {b["title"] for b in r.buttons}
     assert "增城区" in offered and offered <= {"增城区", "天河区", "葛店开发区", "海珠区", "珠海市"}
     assert all(b["payload"].startswith("/inform{") for b in r.buttons)
     # the place and the size already said: neither is asked again
-    quiet = service.find({}, "葛店小微企业注销公告要登几天")
+    quiet = chat.find({}, "葛店小微企业注销公告要登几天")
     assert "20天" in quiet.messages[0]
     assert not any(b["payload"].startswith(('/inform{"size"', '/inform{"district"')) for b in quiet.buttons)
 
 
 def test_head_count_and_revenue_give_the_size_at_once():
-    r = service.find({}, "我们30个人，一年营业额600万，增城区有什么补贴")
+    r = chat.find({}, "我们30个人，一年营业额600万，增城区有什么补贴")
     assert "按您说的人数和营业收入" in r.messages[0] and "1. " in r.messages[0]
     assert r.slots["size"] == "中小微企业"
     assert "营业额" not in r.messages[0].split("找到")[0].split("关于")[-1]  # the figures are not searched for
 
 
 def test_an_unreadable_profile_answer_is_said_and_the_question_answered():
-    r = service.change_profile({"district": "增城区", "industry": "搞些有的没的"}, "贷款贴息")
+    r = chat.change_profile({"district": "增城区", "industry": "搞些有的没的"}, "贷款贴息")
     text = r.messages[0]
     assert "没认出“搞些有的没的”对应的行业" in text and "1. " in text
-    assert r.slots["industry"] == service.UNSPECIFIED
+    assert r.slots["industry"] == chat.UNSPECIFIED
 
 
 def test_nothing_about_the_thing_asked_is_said_plainly():
-    r = service.find({}, "天河区应届毕业生社保补贴怎么领")
+    r = chat.find({}, "天河区应届毕业生社保补贴怎么领")
     text = r.messages[0]
     assert text.startswith("已收录的天河区文件中没有关于") and "12345" in text
     assert "仅供参考" in text or "1. " not in text
@@ -75,7 +75,7 @@ def test_nothing_about_the_thing_asked_is_said_plainly():
 
 
 def test_an_uncovered_place_is_not_mapped_to_a_similar_covered_one():
-    r = service.find({}, "东湖高新区有没有贷款贴息")
+    r = chat.find({}, "东湖高新区有没有贷款贴息")
     text = r.messages[0]
     assert "还没有收录东湖高新区" in text and "珠海" in text.split("已收录：")[1]
     assert "1. " not in text and not r.buttons
@@ -83,63 +83,63 @@ def test_an_uncovered_place_is_not_mapped_to_a_similar_covered_one():
 
 
 def test_a_large_enterprise_is_told_a_measure_for_small_ones_does_not_apply():
-    r = service.find({}, "我们是大型企业，增城的工会经费返还能享受吗")
+    r = chat.find({}, "我们是大型企业，增城的工会经费返还能享受吗")
     assert "不适用于大型企业" in r.messages[0] and "第（四）条" in r.messages[0]
 
 
 def test_a_follow_up_with_no_list_yet_is_answered_from_the_best_match():
-    r = service.lead_unit("增城稳岗补贴找哪个部门", [], None, {})
+    r = chat.lead_unit("增城稳岗补贴找哪个部门", [], None, {})
     assert "牵头单位" in r.messages[0] and r.slots["shown_measures"]
     assert "还没有给您列出" not in r.messages[0]
-    assert "还没有给您列出" in service.lead_unit("这个找谁", [], None, {}).messages[0]
+    assert "还没有给您列出" in chat.lead_unit("这个找谁", [], None, {}).messages[0]
     # the whole answer: what the measure gives, not only who to call
-    r = service.validity("贷款到期办了展期，算不算新增贷款？能不能申请贴息", [], None, {})
+    r = chat.validity("贷款到期办了展期，算不算新增贷款？能不能申请贴息", [], None, {})
     assert "展期视同新增" in r.messages[0] and "有效期" in r.messages[0]
     # nothing answers it: said so, never "还没有给您列出措施"
-    r = service.validity("工商年报在哪里填，截止到几号", [], None, {})
+    r = chat.validity("工商年报在哪里填，截止到几号", [], None, {})
     assert "没有关于" in r.messages[0] and "还没有给您列出" not in r.messages[0]
-    assert "还没有给您列出" in service.detail("第二条详细说说", [], None, {}).messages[0]
+    assert "还没有给您列出" in chat.detail("第二条详细说说", [], None, {}).messages[0]
 
 
 def test_a_size_question_from_an_enterprise_that_said_its_size_is_answered():
     # routed to "size class", but "大型" is said: nothing to classify, the question is answered
-    r = service.size_class(None, "五百多人", None, "我们公司五百多人，算大型企业，建了工会也按2%交了经费，能全额返还吗", {})
+    r = chat.size_class(None, "五百多人", None, "我们公司五百多人，算大型企业，建了工会也按2%交了经费，能全额返还吗", {})
     assert "1. " in r.messages[0] and "工会经费" in r.messages[0] and "请告诉我行业" not in r.messages[0]
 
 
 def test_size_class_from_employees_and_revenue():
-    r = service.size_class("零售", "30个人", "300万")
+    r = chat.size_class("零售", "30个人", "300万")
     assert r.slots == {"size": "小型"} and "300号" in r.messages[0]
-    assert "行业" in service.size_class(None, "30人", "300万").messages[0]
-    ask = service.size_class("批发和零售业", "30人", "300万")
+    assert "行业" in chat.size_class(None, "30人", "300万").messages[0]
+    ask = chat.size_class("批发和零售业", "30人", "300万")
     assert "批发" in ask.messages[0] and not ask.slots
 
 
 def test_handoff_summarises_for_the_agent():
-    first = service.find({"district": "天河区", "topic": "税费"}, "纳税服务")
-    r = service.handoff({"district": "天河区", "topic": "税费"}, "纳税服务", first.slots["shown_measures"])
+    first = chat.find({"district": "天河区", "topic": "税费"}, "纳税服务")
+    r = chat.handoff({"district": "天河区", "topic": "税费"}, "纳税服务", first.slots["shown_measures"])
     assert "12345" in r.messages[0]
     assert "天河区" in r.messages[1] and "纳税服务" in r.messages[1] and "《天河区全面优化营商环境行动方案》" in r.messages[1]
 
 
 @pytest.mark.parametrize("said", ["<img src=x onerror=alert(1)>", "<script>alert('x')</script>做餐饮", "&lt;b&gt;"])
 def test_user_text_echoed_back_carries_no_markup(said):
-    changed = service.change_profile({"district": "增城区", "industry": said}, "贷款贴息")
-    handed = service.handoff({"district": "增城区"}, said + "贷款贴息", [])
+    changed = chat.change_profile({"district": "增城区", "industry": said}, "贷款贴息")
+    handed = chat.handoff({"district": "增城区"}, said + "贷款贴息", [])
     for text in changed.messages + handed.messages:
         assert "<" not in text and ">" not in text and "&lt;" not in text
 
 
 def test_a_message_the_nlu_could_not_place_is_answered_when_the_documents_answer_it():
     # routed to "size class" or "out of scope" by the NLU, but a measure answers it
-    r = service.size_class(None, None, None, "农业龙头企业贴息是按哪个利率算的", {})
+    r = chat.size_class(None, None, None, "农业龙头企业贴息是按哪个利率算的", {})
     assert "1. " in r.messages[0] and "基准利率" in r.messages[0]
-    assert service.search_first({}, "天河简易低风险项目办建筑许可要多少天") is not None
+    assert chat.search_first({}, "天河简易低风险项目办建筑许可要多少天") is not None
     # nothing in the documents: the caller says its fixed sentence
-    assert service.search_first({}, "今天天气怎么样") is None
+    assert chat.search_first({}, "今天天气怎么样") is None
     # a policy question the documents do not answer: said plainly, not "没太明白"
-    r = service.search_first({"topic": "税费"}, "发票开错了要红冲，怎么操作")
+    r = chat.search_first({"topic": "税费"}, "发票开错了要红冲，怎么操作")
     assert r is not None and "没有关于" in r.messages[0] and "12345" in r.messages[0]
-    r = service.search_first({}, "上海浦东开一家公司要几天")
+    r = chat.search_first({}, "上海浦东开一家公司要几天")
     assert r is not None and "上海浦东" in r.messages[0] and "已收录" in r.messages[0]
-    assert service.search_first({}, "😀😀") is None
+    assert chat.search_first({}, "😀😀") is None

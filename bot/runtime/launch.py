@@ -1,4 +1,4 @@
-"""`rasa` with the project's runtime fixes applied: ``python -m bot.nlu.launch run -m … ``.
+"""`rasa` with the project's runtime fixes applied: ``python -m bot.runtime.launch run -m … ``.
 
 1. Rasa 3.6 checks every action-server reply with ``jsonschema.validate(result, schema)``,
 which first re-validates the (large, draft 2020-12) schema itself against its
@@ -7,7 +7,7 @@ largest cost of a turn. Here the validator is built once at start-up — the sam
 schema and the same errors, so a malformed reply is still rejected exactly as before.
 
 2. The predict graph (NLU pipeline, policies) runs on ``SequentialGraphRunner``
-(bot/nlu/graph_runner.py) instead of dask's scheduler: the same nodes, each after the
+(bot/runtime/graph_runner.py) instead of dask's scheduler: the same nodes, each after the
 nodes it needs, in an order planned once instead of for every message.
 
 3. Nothing a client sends stops the process, and faults reach the user as the apology:
@@ -19,7 +19,7 @@ nodes it needs, in an order planned once instead of for every message.
   on a channel's format (WeChat's XML included), refused from ``Content-Length`` before
   a handler runs;
 * a custom action that cannot be reached or fails gives the apology with the 12345
-  hotline (``bot.service.apology``) instead of nothing (stock logged the error and the
+  hotline (``bot.chat.apology``) instead of nothing (stock logged the error and the
   user got ``[]``); once per turn, however many actions fail.
 
 4. Operating defaults: Rasa binds to ``$RASA_HOST`` (default 127.0.0.1, stock 0.0.0.0)
@@ -33,7 +33,7 @@ other local users should not reach it — loopback is shared by every local user
 
 `make run`, the end-to-end tests and the benchmark all start Rasa through this module,
 so what is measured is what runs. Any other `rasa` command line works unchanged
-(``python -m bot.nlu.launch shell``).
+(``python -m bot.runtime.launch shell``).
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def patch_action_result_validation() -> None:
 def patch_graph_runner() -> None:
     """Load models for serving with the sequential runner (training keeps dask)."""
     import rasa.core.processor
-    from bot.nlu.graph_runner import SequentialGraphRunner
+    from bot.runtime.graph_runner import SequentialGraphRunner
 
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
 
@@ -145,7 +145,7 @@ def patch_action_failures() -> None:
             raise
         except Exception as exc:  # noqa: BLE001
             from bot.channels.rest import fault
-            from bot.service import apology
+            from bot.chat import apology
 
             logger.error("custom action %s failed (%s); the user gets the apology", self.name(), fault(exc))
             for event in reversed(tracker.events):

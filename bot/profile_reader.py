@@ -86,7 +86,7 @@ def _pos_tokenizer():
     """jieba's tagger over the project's tokenizer (lexicon names stay whole)."""
     import jieba.posseg
 
-    from bot.terms import tokenizer
+    from bot.segment import tokenizer
     return jieba.posseg.POSTokenizer(tokenizer())
 
 
