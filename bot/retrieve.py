@@ -177,6 +177,15 @@ class SentenceIndex:
         then ordinal; headings and kinds by measure id."""
         import bm25s
 
+        # an item's heading is one of its sentences for the ranking (ordinal -1, never a
+        # snippet: it is printed as the heading): "大力提升银行机构贷款办理效率,…办理环节不
+        # 超过3个" holds the words a question about 贷款环节 uses, the body does not
+        with_heads: List[Tuple[int, int, str, str]] = []
+        for r in rows:
+            if (not with_heads or with_heads[-1][0] != r[0]) and headings.get(r[0]):
+                with_heads.append((r[0], -1, headings[r[0]], " ".join(index_tokens(headings[r[0]]))))
+            with_heads.append(tuple(r))
+        rows = with_heads
         self.sentence_measure = np.array([r[0] for r in rows], dtype=np.int64)
         self.sentence_ordinal = [r[1] for r in rows]
         self.texts = [r[2] for r in rows]
@@ -187,7 +196,7 @@ class SentenceIndex:
         for mid, toks in zip(self.sentence_measure.tolist(), sentence_tokens):
             if not self.measure_ids or self.measure_ids[-1] != mid:
                 self.measure_ids.append(mid)
-                clause_tokens.append(index_tokens(headings.get(mid, "")))
+                clause_tokens.append([])
             clause_tokens[-1].extend(toks)
         self.measure_sets = [set(t) for t in clause_tokens]
         self.position = {mid: i for i, mid in enumerate(self.measure_ids)}
@@ -332,7 +341,8 @@ class SentenceIndex:
             hi = self.starts[pos + 1] if pos + 1 < len(self.starts) else len(sent)
             ranked = sorted(range(lo, hi), key=lambda i: -sent[i])
             hits.append(Hit(measure_id=mid, score=float(score[pos]), coverage=self.coverage(q, pos),
-                            sentences=[self.sentence_ordinal[i] for i in ranked if sent[i] > 0]))
+                            sentences=[self.sentence_ordinal[i] for i in ranked
+                                       if sent[i] > 0 and self.sentence_ordinal[i] >= 0]))
             if len(hits) >= k:
                 break
         return hits
