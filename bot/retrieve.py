@@ -148,9 +148,10 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
                 umbrella.add(w)
         for s in syn:
             weights.setdefault(s, SYNONYM_WEIGHT)
-        # a long word the corpus may hold only in pieces ("免申即享" → 免申, 即享)
+        # a word of three characters or more the corpus may hold only in pieces ("免申即享" →
+        # 免申, 即享; "招聘会" → 招聘)
         pieces = list(dict.fromkeys(p for p in tokenizer().cut_for_search(w) if len(p) >= 2 and p != w)) \
-            if len(w) >= 4 else []
+            if len(w) >= 3 else []
         if pieces:
             compound[w] = tuple(pieces)
         for p in pieces:
