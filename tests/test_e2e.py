@@ -34,7 +34,8 @@ def test_loan_interest_conversation_with_followups(assistant):
     assert "已过期" in valid
 
     more = assistant.say(u, "还有吗，看看更多")
-    assert "4. " in more
+    # paging agrees with the count the first reply gave
+    assert ("4. " in more) == ("找到3条" not in first) and ("全部结果" in more) == ("找到3条" in first)
 
     tianhe = assistant.say(u, "那天河区呢")
     assert "天河区全面优化营商环境行动方案" in tianhe and "融资" in tianhe
@@ -60,6 +61,19 @@ def test_head_count_and_revenue_in_the_first_message_are_used_at_once(assistant)
     r = assistant.say("e2e-size", "我们30个人，一年营业额600万，增城区有什么补贴")
     assert "1. " in r and "企业规模是" not in r
     assert "中型/小型/微型" in r or "小型" in r
+
+
+@pytest.mark.parametrize("message, shows, never", [
+    # whatever intent the NLU picks for a first message, the reply answers it or says plainly why not
+    ("葛店天然气报装归哪个单位", ["1. ", "单位"], ["还没有给您列出"]),
+    ("我们公司五百多人，算大型企业，建了工会也按2%交了经费，能全额返还吗", ["工会经费"], ["请告诉我行业"]),
+    ("工商年报在哪里填，截止到几号", ["没有关于", "12345"], ["还没有给您列出", "没太明白"]),
+    ("上海浦东开一家公司要几天", ["还没有收录上海浦东", "已收录"], ["帮不上忙", "没太明白"]),
+])
+def test_a_first_message_is_answered_whichever_intent_it_is_read_as(assistant, message, shows, never):
+    r = assistant.say(f"e2e-route-{abs(hash(message))}", message)
+    assert all(s in r for s in shows), r
+    assert not any(n in r for n in never), r
 
 
 def test_conversation_survives_a_restart(assistant):
