@@ -200,7 +200,7 @@ def _pick(text: str, shown: Sequence[int], focus: Optional[float]) -> (Optional[
     if n is not None:
         if 1 <= n <= len(shown):
             return int(shown[n - 1]), None
-        return None, f"目前列出了{len(shown)}条，请说第1到第{len(shown)}条中的一条。"
+        return None, wording.pick_within(len(shown))
     if focus:
         return int(focus), None
     return int(shown[0]), None  # "这个" right after a list means the first one; the reply names it
@@ -305,7 +305,7 @@ def handoff(slots: Dict[str, object], question: str, shown: Sequence[int]) -> Re
     results = [r for r in (_load(int(i)) for i in list(shown)[:5]) if r]
     hotline = load_lexicon().hotline_info(p.district) if p.district else None
     summary = handoff_summary(p, question, results, hotline)
-    return Reply([wording.handing_off(hotline), f"【转人工摘要】{summary}"])
+    return Reply([wording.handing_off(hotline), wording.handoff_summary_line(summary)])
 
 
 def apology(region: Optional[str] = None) -> str:

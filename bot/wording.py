@@ -149,6 +149,14 @@ def size_from_figures(sizes: Sequence[str]) -> str:
 NO_LIST_YET = "还没有给您列出措施。请告诉我想了解的内容，例如“增城区有什么贷款贴息？”"
 NOTHING_TO_SHOW_MORE = "还没有查询结果。请告诉我所在区和想了解的内容，例如“天河区有什么稳岗补贴？”"
 NO_MORE = "已经是全部结果了。可以换个地区或主题再问，或回复“转人工”。"
+
+
+def pick_within(n_shown: int) -> str:
+    return f"目前列出了{n_shown}条，请说第1到第{n_shown}条中的一条。"
+
+
+def handoff_summary_line(summary: str) -> str:
+    return f"【转人工摘要】{summary}"
 MEASURE_GONE = "这条措施已不在数据库中（可能刚更新过），请重新查询。"
 
 
