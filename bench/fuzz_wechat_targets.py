@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import string
 import subprocess
 import sys
@@ -431,9 +430,9 @@ def main() -> int:
 
     import aiohttp
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.servers import free_port
+
+    port = free_port()
     tmp = tempfile.mkdtemp(prefix="fuzz-wechat-")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.Popen([sys.executable, "-m", "bench.fuzz_wechat_targets", "--serve", str(port),

@@ -22,12 +22,13 @@ import argparse
 import asyncio
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from typing import List, Tuple
+
+from tests.servers import free_port
 
 TOKEN = "zcZhuShou2024"
 APPID = "wx5f2c8e7a1b3d4c6e"
@@ -75,14 +76,6 @@ def serve(port: int, stub_ms: float, store: str = "memory") -> None:
 
 
 # --------------------------------------------------------------------------- client side
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 async def wait_up(url: str, timeout: float = 60.0) -> None:
     import aiohttp
 

@@ -1,4 +1,5 @@
-"""Turn query results into text a person reads: WeChat-sized, numbered, honest.
+"""Turn query results into text a person reads: whole, numbered, honest (a channel with a
+size limit splits it: bot/channels/base.py).
 
 Every sentence here restates a field of the result; nothing is made up. Where
 the source does not say (no lead unit, no validity, no phone), the text says
@@ -12,10 +13,6 @@ from typing import List, Optional, Sequence
 
 from bot import wording
 from bot.query import MeasureResult, Profile, QueryResult
-
-#: WeChat passive replies carry at most 2048 bytes of UTF-8; keep a margin.
-WECHAT_MAX_BYTES = 2000
-
 
 def cn_date(iso: Optional[str]) -> str:
     if not iso:
@@ -51,8 +48,8 @@ def validity_sentence(r: MeasureResult, as_of: dt.date) -> str:
         pub = dt.date.fromisoformat(r.published)
         years = (as_of - pub).days // 365
         age = f"，距今已{years}年多" if years >= 1 else ""
-        return f"文件未注明有效期（发布于{cn_date(r.published)}{age}），是否仍在执行请向下方单位或12345核实"
-    return "文件未注明有效期和发布日期，是否仍在执行请向下方单位或12345核实"
+        return wording.validity_unstated(cn_date(r.published), age)
+    return wording.validity_unstated(None)
 
 
 def deadline_sentence(r: MeasureResult, as_of: dt.date) -> str:
@@ -101,7 +98,7 @@ def units_sentence(r: MeasureResult) -> str:
             lines.append(f"文件指明的联系部门：{_contact_of(dc)}（原文：“{shorten(dc.get('text') or '', 40)}”）")
     has_phone = any(u.get("phone") for u in lead + resp)
     if r.hotline and not has_phone:
-        lines.append(f"暂无该单位电话记录，可拨打{wording.hotline_phrase(r.hotline)}转接")
+        lines.append(wording.no_phone_on_record(r.hotline))
     return "\n   ".join(lines)
 
 
@@ -244,28 +241,6 @@ def _not_applying_lines(qr: QueryResult) -> List[str]:
 def _hotline_of(place: str) -> Optional[dict]:
     from bot.lexicon import load_lexicon
     return load_lexicon().hotline_info(place)
-
-
-def split_for_wechat(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> List[str]:
-    """Split at line boundaries so each piece fits one WeChat text message."""
-    pieces: List[str] = []
-    cur = ""
-    for line in text.split("\n"):
-        while len(line.encode("utf-8")) > max_bytes:  # a single overlong line: hard cut on characters
-            cut = len(line)
-            while len(line[:cut].encode("utf-8")) > max_bytes:
-                cut = cut * 3 // 4
-            pieces.append(line[:cut])
-            line = line[cut:]
-        candidate = f"{cur}\n{line}" if cur else line
-        if len(candidate.encode("utf-8")) > max_bytes:
-            pieces.append(cur)
-            cur = line
-        else:
-            cur = candidate
-    if cur:
-        pieces.append(cur)
-    return pieces
 
 
 def handoff_summary(p: Profile, question: str, shown: Sequence[MeasureResult], hotline: Optional[dict]) -> str:

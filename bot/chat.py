@@ -200,7 +200,7 @@ def _pick(text: str, shown: Sequence[int], focus: Optional[float]) -> (Optional[
     if n is not None:
         if 1 <= n <= len(shown):
             return int(shown[n - 1]), None
-        return None, f"目前列出了{len(shown)}条，请说第1到第{len(shown)}条中的一条。"
+        return None, wording.pick_within(len(shown))
     if focus:
         return int(focus), None
     return int(shown[0]), None  # "这个" right after a list means the first one; the reply names it
@@ -230,7 +230,7 @@ def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
         return Reply([problem])
     r = _load(mid)
     if r is None:
-        return Reply(["这条措施已不在数据库中（可能刚更新过），请重新查询。"])
+        return Reply([wording.MEASURE_GONE])
     return Reply([render(r)], {"focus_measure": float(mid)})
 
 
@@ -271,13 +271,13 @@ def size_class(industry: Optional[str], employees: Optional[str], revenue: Optio
             return answer
     ind = _clean(industry)
     if not ind:
-        return Reply(["判断企业规模要看行业、从业人数和营业收入。请告诉我行业，例如“零售，30人，年营收300万”。"])
+        return Reply([wording.SIZE_NEEDS_INDUSTRY])
     if emp is None and rev is None:
-        return Reply([f"请告诉我从业人数和上年营业收入（如“30人，年营收300万”），我按国家标准帮您判断{ind}企业的规模。"])
+        return Reply([wording.size_needs_figures(ind)])
     res = sizeclass.classify(ind, employees=emp, revenue_yuan=rev)
     if res.size is None:
-        return Reply([res.needs or "还需要更多信息才能判断规模。"])
-    return Reply([f"按您提供的情况，属于{res.size}企业。{res.rule}"], {"size": res.size})
+        return Reply([res.needs or wording.SIZE_NEEDS_MORE])
+    return Reply([wording.size_decided(res.size, res.rule)], {"size": res.size})
 
 
 def change_profile(slots: Dict[str, object], question: str, said: str = "") -> Reply:
@@ -292,7 +292,7 @@ def change_profile(slots: Dict[str, object], question: str, said: str = "") -> R
             slots[slot] = None
     reply = find(slots, question)
     if not notes:
-        notes.append(f"好的，按{profile_line(profile_from_slots(slots))}为您查：")
+        notes.append(wording.searching_with(profile_line(profile_from_slots(slots))))
     reply.messages[0] = "\n".join(notes + [reply.messages[0]])
     for slot in ("industry", "size"):
         if p.unknown.get(slot):
@@ -305,7 +305,7 @@ def handoff(slots: Dict[str, object], question: str, shown: Sequence[int]) -> Re
     results = [r for r in (_load(int(i)) for i in list(shown)[:5]) if r]
     hotline = load_lexicon().hotline_info(p.district) if p.district else None
     summary = handoff_summary(p, question, results, hotline)
-    return Reply([wording.handing_off(hotline), f"【转人工摘要】{summary}"])
+    return Reply([wording.handing_off(hotline), wording.handoff_summary_line(summary)])
 
 
 def apology(region: Optional[str] = None) -> str:

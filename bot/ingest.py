@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.lexicon import Lexicon, find_terms, load_lexicon
+from bot.lexicon import Lexicon, load_lexicon
 from bot.textnorm import CLEANERS, is_mostly_text
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+#: the hotline's number, when a sentence names it without a region ("向下方单位或12345核实")
+HOTLINE_NUMBER = "12345"
 #: the fallback when no unit or contact is on record
-HOTLINE_FALLBACK = "当地12345政务服务便民热线"
+HOTLINE_FALLBACK = f"当地{HOTLINE_NUMBER}政务服务便民热线"
 
 
 def hotline_phrase(hotline: Optional[dict]) -> str:
@@ -21,6 +23,8 @@ def hotline_phrase(hotline: Optional[dict]) -> str:
 
 
 def apology(hotline: Optional[dict]) -> str:
+    """The one sentence for a fault (database, action server, tracker store, a channel's
+    handler): sorry, try again, or call the hotline."""
     return f"抱歉，系统暂时查不到政策数据，请稍后再试，或拨打{hotline_phrase(hotline)}咨询。"
 
 
@@ -97,10 +101,20 @@ def not_applying_industry(industries: Sequence[str], enterprise: str, citation: 
 
 
 GOVERNMENT_NOTE = "（这条是政府部门的工作做法，不是企业可申请的事项）"
-EXPIRED_ASK = "如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打12345。"
+EXPIRED_ASK = f"如想了解是否有延续或新出台的政策，可咨询牵头单位或拨打{HOTLINE_NUMBER}。"
 EXPIRED_NOTE = "注意：标“已过期”的措施现已不能按原条款申请，可作了解或咨询是否有延续政策。"
 FOLLOW_UP_HINT = "回复“第N条详细说说”看全文，“这个找谁”看联系方式。"
 MORE_HINT = "回复“更多”看下一页。"
+
+
+def validity_unstated(published: Optional[str], age: str = "") -> str:
+    """No validity in the document: say so, with its publication date when it has one."""
+    where = f"文件未注明有效期（发布于{published}{age}）" if published else "文件未注明有效期和发布日期"
+    return f"{where}，是否仍在执行请向下方单位或{HOTLINE_NUMBER}核实"
+
+
+def no_phone_on_record(hotline: Optional[dict]) -> str:
+    return f"暂无该单位电话记录，可拨打{hotline_phrase(hotline)}转接"
 
 
 def size_limited(sizes: Sequence[str]) -> str:
@@ -135,3 +149,59 @@ def size_from_figures(sizes: Sequence[str]) -> str:
 NO_LIST_YET = "还没有给您列出措施。请告诉我想了解的内容，例如“增城区有什么贷款贴息？”"
 NOTHING_TO_SHOW_MORE = "还没有查询结果。请告诉我所在区和想了解的内容，例如“天河区有什么稳岗补贴？”"
 NO_MORE = "已经是全部结果了。可以换个地区或主题再问，或回复“转人工”。"
+
+
+def pick_within(n_shown: int) -> str:
+    return f"目前列出了{n_shown}条，请说第1到第{n_shown}条中的一条。"
+
+
+def handoff_summary_line(summary: str) -> str:
+    return f"【转人工摘要】{summary}"
+MEASURE_GONE = "这条措施已不在数据库中（可能刚更新过），请重新查询。"
+
+
+def searching_with(profile_line: str) -> str:
+    return f"好的，按{profile_line}为您查："
+
+
+# ------------------------------------------------------------------ enterprise size
+SIZE_NEEDS_INDUSTRY = "判断企业规模要看行业、从业人数和营业收入。请告诉我行业，例如“零售，30人，年营收300万”。"
+SIZE_NEEDS_MORE = "还需要更多信息才能判断规模。"
+
+
+def size_needs_figures(industry: str) -> str:
+    return f"请告诉我从业人数和上年营业收入（如“30人，年营收300万”），我按国家标准帮您判断{industry}企业的规模。"
+
+
+def size_decided(size: str, rule: str) -> str:
+    return f"按您提供的情况，属于{size}企业。{rule}"
+
+
+# ------------------------------------------------------------------ channels (WeChat, WeCom)
+WELCOME = (
+    "您好，欢迎关注政策助手！我可以帮企业查找本地的扶持政策：能拿到什么、有效期到什么时候、找哪个部门办理。\n"
+    "直接打字提问就可以，比如：\n"
+    "1. 增城区的小微企业有哪些租金减免？\n"
+    "2. 天河区的制造业企业贷款有没有贴息？\n"
+    "3. 稳岗补贴找哪个部门申请？"
+)
+UNSUPPORTED_MESSAGE = (
+    "抱歉，我暂时只能看懂文字消息，还不能识别图片、语音、视频、位置或链接。"
+    "请直接用文字输入您的问题，例如：“海珠区的小微企业有哪些租金减免？”"
+)
+EMPTY_MESSAGE = "您好，没有收到文字内容。请直接输入您想咨询的问题，例如：“稳岗补贴怎么申请？”"
+NO_ANSWER = "抱歉，我暂时没能理解您的问题。可以换个说法，比如说明所在区、行业和想了解的政策类型。"
+BUSY = "抱歉，这个问题查询时间较长，没能及时回复。请稍后再发送一次您的问题。"
+TRUNCATED_NOTE = "（内容较长，只显示了前一部分。可以说明所在区、行业或企业规模来缩小范围。）"
+
+
+def reply_options(titles: Sequence[str]) -> str:
+    """Buttons on a channel that has none: the titles as lines to type."""
+    return "您可以回复：\n" + "\n".join(f"· {t}" for t in titles)
+
+
+def message_too_long(max_chars: int) -> str:
+    return f"您的消息超过{max_chars}字，请分几次发送，或只说明所在区、行业、企业规模和想了解的政策。"
+
+
+SESSION_EXPIRED = "会话已失效，请刷新页面后重新提问。"

@@ -31,10 +31,8 @@ pids+=($!)
 $PY -m bot.runtime.launch run -m "$MODEL" --port 5005 --enable-api --cors "*" \
   --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
 pids+=($!)
-if [ -f bot/assist/app.py ]; then
-  ASSIST_PORT="${ASSIST_PORT:-8081}" $PY -m bot.assist > var/log/assist.log 2>&1 &
-  pids+=($!)
-fi
+ASSIST_PORT="${ASSIST_PORT:-8081}" $PY -m bot.assist > var/log/assist.log 2>&1 &
+pids+=($!)
 
 echo "starting (logs in var/log/) …"
 for i in $(seq 1 120); do

@@ -1,7 +1,6 @@
 """The rasa_sdk actions as the action server runs them: slots in, messages and slot events out."""
 from __future__ import annotations
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -30,7 +29,7 @@ async def test_find_measures_action_answers_and_remembers_the_list(db_url, monke
 async def test_database_unreachable_gives_an_apology_with_the_hotline(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path/'missing-dir'/'none.db'}")
     d = CollectingDispatcher()
-    events = await ActionFindMeasures().run(d, tracker({"district": "天河区"}, "有什么政策"), {})
+    await ActionFindMeasures().run(d, tracker({"district": "天河区"}, "有什么政策"), {})
     text = d.messages[0]["text"]
     assert "抱歉" in text and "广州12345" in text and "Traceback" not in text
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from bot.answer import WECHAT_MAX_BYTES, answer_text, measure_detail, split_for_wechat
+from bot.answer import answer_text, measure_detail
+from bot.channels.base import WECHAT_MAX_BYTES, split_for_wechat
 from bot.query import Profile, find_measures
 from tests.conftest import AS_OF
 

@@ -143,3 +143,15 @@ def test_a_message_the_nlu_could_not_place_is_answered_when_the_documents_answer
     r = chat.search_first({}, "上海浦东开一家公司要几天")
     assert r is not None and "上海浦东" in r.messages[0] and "已收录" in r.messages[0]
     assert chat.search_first({}, "😀😀") is None
+
+
+def test_the_size_buttons_are_lexicon_words_that_together_cover_every_size():
+    """chat.SIZE_CHOICES is a second list of size words: each must expand in the lexicon
+    (a button the NLU and the query cannot read would answer as 不限), and an enterprise
+    of any size must find its button."""
+    from bot.lexicon import load_lexicon
+
+    lex = load_lexicon()
+    expanded = [lex.expand_size(word) for word in chat.SIZE_CHOICES]
+    assert all(expanded), chat.SIZE_CHOICES
+    assert {s for sizes in expanded for s in sizes} == set(lex.sizes)

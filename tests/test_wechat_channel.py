@@ -36,7 +36,8 @@ from wechatpy.enterprise.crypto import PrpCrypto as WeComPrpCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.utils import WeChatSigner
 
-from bot.answer import WECHAT_MAX_BYTES
+from bot import wording
+from bot.channels.base import WECHAT_MAX_BYTES
 from bot.channels import base
 from bot.channels.dedup import InMemoryDedupStore
 from bot.channels.delivery import WeChatCustomerService, WeComAppMessenger
@@ -421,7 +422,7 @@ async def test_empty_text_gets_prompt(serve, http):
     stub = StubRasa()
     url = serve(wechat_channel(), stub)
     status, body = await post_plain(http, url, text_xml("   "))
-    assert status == 200 and reply_of(body)["Content"] == base.EMPTY_TEXT
+    assert status == 200 and reply_of(body)["Content"] == wording.EMPTY_MESSAGE
     assert stub.calls == []
 
 
@@ -429,7 +430,7 @@ async def test_rasa_failure_gets_polite_reply_not_a_trace(serve, http):
     url = serve(wechat_channel(), StubRasa())
     status, body = await post_plain(http, url, text_xml("出错了吗"))
     assert status == 200
-    assert reply_of(body)["Content"] == base.ERROR_TEXT
+    assert reply_of(body)["Content"] == wording.apology(None)
     assert "Traceback" not in body and "RuntimeError" not in body
 
 
@@ -546,7 +547,7 @@ async def test_slow_answer_without_customer_service_asks_to_resend(serve, http):
     stub = StubRasa(slow=0.6)
     url = serve(wechat_channel(reply_budget_seconds=0.2), stub)
     status, body = await post_plain(http, url, text_xml("慢慢查，稳岗补贴"))
-    assert status == 200 and reply_of(body)["Content"] == base.BUSY_TEXT
+    assert status == 200 and reply_of(body)["Content"] == wording.BUSY
 
 
 async def test_hold_retries_answers_on_a_later_attempt(serve, http):
@@ -581,7 +582,7 @@ async def test_long_answer_without_customer_service_is_cut_with_a_note(serve, ht
     status, body = await post_plain(http, url, text_xml("增城区全部措施"))
     content = reply_of(body)["Content"]
     assert len(content.encode("utf-8")) <= 2048
-    assert content.startswith("按您的情况") and content.endswith(base.TRUNCATED_NOTE)
+    assert content.startswith("按您的情况") and content.endswith(wording.TRUNCATED_NOTE)
 
 
 async def test_customer_service_token_refreshed_once_when_rejected(fake_api):

@@ -41,30 +41,13 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 
-from bot.answer import WECHAT_MAX_BYTES, split_for_wechat
+from bot import wording
 from bot.channels.dedup import DEFAULT_TTL_SECONDS, DedupStore, InMemoryDedupStore, store_from_settings
 from bot.channels.delivery import MessageSender
 
 logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- texts
-WELCOME_TEXT = (
-    "您好，欢迎关注政策助手！我可以帮企业查找本地的扶持政策：能拿到什么、有效期到什么时候、找哪个部门办理。\n"
-    "直接打字提问就可以，比如：\n"
-    "1. 增城区的小微企业有哪些租金减免？\n"
-    "2. 天河区的制造业企业贷款有没有贴息？\n"
-    "3. 稳岗补贴找哪个部门申请？"
-)
-UNSUPPORTED_TEXT = (
-    "抱歉，我暂时只能看懂文字消息，还不能识别图片、语音、视频、位置或链接。"
-    "请直接用文字输入您的问题，例如：“海珠区的小微企业有哪些租金减免？”"
-)
-EMPTY_TEXT = "您好，没有收到文字内容。请直接输入您想咨询的问题，例如：“稳岗补贴怎么申请？”"
-ERROR_TEXT = "抱歉，系统暂时出了点问题，请稍后再试；也可以拨打12345政务服务便民热线咨询。"
-NO_ANSWER_TEXT = "抱歉，我暂时没能理解您的问题。可以换个说法，比如说明所在区、行业和想了解的政策类型。"
-BUSY_TEXT = "抱歉，这个问题查询时间较长，没能及时回复。请稍后再发送一次您的问题。"
-TRUNCATED_NOTE = "（内容较长，只显示了前一部分。可以说明所在区、行业或企业规模来缩小范围。）"
-
 DEFAULT_BUDGET_SECONDS = 4.5
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 #: a signature older or newer than this is refused (WeChat signs with its current time)
@@ -164,7 +147,7 @@ def render_bot_messages(messages: List[Dict[Text, Any]]) -> str:
         buttons = m.get("buttons") or []
         titles = [str(b.get("title")) for b in buttons if isinstance(b, dict) and b.get("title")]
         if titles:
-            parts.append("您可以回复：\n" + "\n".join(f"· {t}" for t in titles))
+            parts.append(wording.reply_options(titles))
         if m.get("image"):
             parts.append(str(m["image"]))
         if m.get("attachment"):
@@ -175,18 +158,45 @@ def render_bot_messages(messages: List[Dict[Text, Any]]) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
+#: WeChat passive replies carry at most 2048 bytes of UTF-8; keep a margin.
+WECHAT_MAX_BYTES = 2000
+
+
+def split_for_wechat(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> List[str]:
+    """Split at line boundaries so each piece fits one WeChat text message."""
+    pieces: List[str] = []
+    cur = ""
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > max_bytes:  # a single overlong line: hard cut on characters
+            cut = len(line)
+            while len(line[:cut].encode("utf-8")) > max_bytes:
+                cut = cut * 3 // 4
+            pieces.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{cur}\n{line}" if cur else line
+        if len(candidate.encode("utf-8")) > max_bytes:
+            pieces.append(cur)
+            cur = line
+        else:
+            cur = candidate
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
 def split_answer(text: str) -> List[str]:
+    """The chat's whole answer in pieces WeChat can carry: the one place an answer is split."""
     pieces = [p.strip("\n") for p in split_for_wechat(xml_safe(text), WECHAT_MAX_BYTES)]
-    return [p for p in pieces if p.strip()] or [NO_ANSWER_TEXT]
+    return [p for p in pieces if p.strip()] or [wording.NO_ANSWER]
 
 
 def first_piece_only(pieces: List[str]) -> str:
     """When the rest cannot be sent: the first piece, shortened to carry a note."""
     if len(pieces) == 1:
         return pieces[0]
-    room = WECHAT_MAX_BYTES - len(TRUNCATED_NOTE.encode("utf-8")) - 1
+    room = WECHAT_MAX_BYTES - len(wording.TRUNCATED_NOTE.encode("utf-8")) - 1
     head = split_for_wechat(pieces[0], room)[0]
-    return f"{head}\n{TRUNCATED_NOTE}"
+    return f"{head}\n{wording.TRUNCATED_NOTE}"
 
 
 class ApiOutputChannel(OutputChannel):
@@ -359,7 +369,7 @@ class WeChatFamilyInput(InputChannel):
             raise
         except Exception:
             logger.exception("%s: failed to handle message from %s", self.name(), getattr(message, "source", "?"))
-            text = ERROR_TEXT
+            text = wording.apology(None)
         return self._reply(message, text, encrypt)
 
     def _reply(self, message: Any, text: Optional[str], encrypt: Optional[Callable[[str], str]]) -> HTTPResponse:
@@ -409,12 +419,12 @@ class WeChatFamilyInput(InputChannel):
         if kind == "event":
             return None
         if kind == "subscribe":
-            return WELCOME_TEXT
+            return wording.WELCOME
         if kind == "unsupported":
-            return UNSUPPORTED_TEXT
+            return wording.UNSUPPORTED_MESSAGE
         question = self.question_of(message)
         if not question:
-            return EMPTY_TEXT
+            return wording.EMPTY_MESSAGE
         if len(question) > MAX_QUESTION_CHARS:
             logger.info("%s: question of %d chars from %s cut to %d",
                         self.name(), len(question), message.source, MAX_QUESTION_CHARS)
@@ -449,7 +459,7 @@ class WeChatFamilyInput(InputChannel):
             return await self._passive(key, message.source, pieces) if pieces else None
         if await self.store.claim_once(key, "late"):
             self._spawn(self._deliver_late(key, message.source))
-        return BUSY_TEXT
+        return wording.BUSY
 
     async def _passive(self, key: str, user: str, pieces: List[str]) -> str:
         if len(pieces) == 1:
@@ -465,14 +475,14 @@ class WeChatFamilyInput(InputChannel):
     async def _answer(self, key: str, message: Any, question: str,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Run Rasa once for this message and publish the answer."""
-        pieces = [ERROR_TEXT]
+        pieces = [wording.apology(None)]
         try:
             collector = CollectingOutputChannel()
             await on_new_message(UserMessage(
                 question, collector, sender_id=message.source,
                 input_channel=self.name(), message_id=str(message.id),
             ))
-            pieces = split_answer(render_bot_messages(collector.messages) or NO_ANSWER_TEXT)
+            pieces = split_answer(render_bot_messages(collector.messages) or wording.NO_ANSWER)
         except asyncio.CancelledError:
             logger.warning("%s: answer to %s cancelled", self.name(), message.source)
             raise

@@ -29,6 +29,8 @@ import json
 import re
 from typing import Any, Dict, Mapping, Optional
 
+from bot import wording
+
 MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
 MAX_SENDER_CHARS = 128  # Rasa's sender_id column is VARCHAR(255); ids we issue are ~70
@@ -38,7 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NUL = "\x00"
 
 # The sentences a client (and, through the widget, a user) sees when a request is refused.
-TOO_LONG_TEXT = f"您的消息超过{MAX_MESSAGE_CHARS}字，请分几次发送，或只说明所在区、行业、企业规模和想了解的政策。"
+TOO_LONG_TEXT = wording.message_too_long(MAX_MESSAGE_CHARS)
 BODY_TOO_LARGE_TEXT = f"请求内容超过{MAX_BODY_BYTES // 1024} KB，已拒绝。"
 NOT_UTF8_TEXT = "请求内容不是有效的 UTF-8 文字。"
 NOT_JSON_TEXT = "请求内容应为 JSON 对象，例如 {\"sender\": \"…\", \"message\": \"…\"}。"

@@ -39,6 +39,7 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
+from bot import wording
 from bot.channels import checks
 from bot.channels.rest import answer_or_apologise
 
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 SECRET_ENV = "WIDGET_SECRET"
 VERSION = "w1"
 PREFIX = "widget:"
-BAD_SESSION_TEXT = "会话已失效，请刷新页面后重新提问。"
+BAD_SESSION_TEXT = wording.SESSION_EXPIRED
 
 
 def _b64(raw: bytes) -> str:
