@@ -209,7 +209,7 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
         lines.append(f"出自{qr.results[0].document_label}")
     for i, r in enumerate(qr.results):
         if qr.relaxed:  # not an answer: what it is about and where, no more
-            lines.append(f"{first + i}. 【{shorten(r.item_heading, 26) or r.article}】{snippet_text(r, 80)}"
+            lines.append(f"{first + i}. 【{shorten(r.item_heading, 26) or r.article}】{snippet_text(r)}"
                          f"（{r.citation if not one_document else r.article}）")
         else:
             lines.append(measure_summary(r, first + i, as_of, p, cite_document=not one_document))

@@ -240,7 +240,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     rows = [(h.measure_id, 1, 0, h.score, 0) for h in page]
     results = _load_results(session, rows, profile, as_of, lex)
     snippets = {h.measure_id: h.sentences for h in page}
-    budget = snippet_budget(len(page))
+    budget = snippet_budget(len(page)) if found else NEAREST_BUDGET
     for r in results:
         r.snippet = _snippet(r.text, snippets.get(r.id, []), max_chars=budget, number=question.number)
         r.lead = _lead(r.text, snippets.get(r.id, []))
@@ -313,6 +313,12 @@ def _sentence_index(session: Session) -> retrieve.SentenceIndex:
 #: its clause nearly whole, three show their best sentences (a 12345 agent reads it aloud)
 SNIPPET_BUDGET = {1: 400, 2: 300}
 SNIPPET_BUDGET_MANY = 220
+
+
+#: a nearest clause offered when nothing answers: its best sentence (and the one with the kind
+#: of number asked), enough to judge whether it is what was meant (dev: the lead sentence cut
+#: at 80 characters instead: key fact shown 0.920 against 0.931)
+NEAREST_BUDGET = 160
 
 
 def snippet_budget(n_items: int) -> int:

@@ -150,7 +150,8 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
             weights.setdefault(s, SYNONYM_WEIGHT)
         # a word of three characters or more the corpus may hold only in pieces ("免申即享" →
         # 免申, 即享; "招聘会" → 招聘)
-        pieces = list(dict.fromkeys(p for p in tokenizer().cut_for_search(w) if len(p) >= 2 and p != w)) \
+        pieces = list(dict.fromkeys(p for p in tokenizer().cut_for_search(w)
+                                    if len(p) >= 2 and p != w and p not in lex.query_stopwords)) \
             if len(w) >= 3 else []
         if pieces:
             compound[w] = tuple(pieces)
@@ -297,7 +298,9 @@ class SentenceIndex:
                     and not tokenizer().FREQ.get(g[0]):
                 continue  # a slip, not a word jieba knows ("招聘会" is one)
             pieces = q.compound.get(g[0], ())
-            if pieces and self.df.get(g[0], 0) == 0 and all(p in self.df for p in pieces):
+            if pieces and self.df.get(g[0], 0) == 0 and all(p in self.df for p in pieces) \
+                    and not any(w in self.df for w in g[1:] if w not in pieces):
+                # (not when the documents use a synonym of it: "开公司" means 开办, not 公司)
                 # a rare compound of words the documents use ("贷款贴息") means its pieces, each in full
                 for p in pieces:
                     weights[p] = 1.0
