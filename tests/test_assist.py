@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.assist import app as assist_app
-from bot.assist import service
+from bot.assist import caller_profile, measures as assist_measures
 from bot.assist.app import create_app
 from tests.conftest import AS_OF
 
@@ -421,7 +421,7 @@ async def test_database_error_is_503_not_a_trace(client, monkeypatch):
 
     def broken(*a, **k):
         raise OperationalError("select", {}, Exception("no such table: measures"))
-    monkeypatch.setattr(service, "measures", broken)
+    monkeypatch.setattr(assist_measures, "measures", broken)
     resp = await post(client, "/api/measures", {"text": "贴息"})
     assert resp.status == 503 and "数据库" in (await resp.json())["error"]
 
@@ -429,7 +429,7 @@ async def test_database_error_is_503_not_a_trace(client, monkeypatch):
 async def test_unexpected_error_is_a_json_500_without_details(client, monkeypatch):
     def boom(*a, **k):
         raise KeyError("secret internals")
-    monkeypatch.setattr(service, "understand", boom)
+    monkeypatch.setattr(caller_profile, "understand", boom)
     resp = await post(client, "/api/understand", {"text": "x"})
     body = await resp.json()
     assert resp.status == 500 and "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
@@ -438,12 +438,12 @@ async def test_unexpected_error_is_a_json_500_without_details(client, monkeypatc
 # ---- the event loop is never blocked by database work ---------------------------------------
 
 async def test_database_work_runs_off_the_event_loop(client, monkeypatch):
-    real = service.measures
+    real = assist_measures.measures
 
     def slow(*a, **k):
         time.sleep(0.6)  # a slow, blocking query
         return real(*a, **k)
-    monkeypatch.setattr(service, "measures", slow)
+    monkeypatch.setattr(assist_measures, "measures", slow)
     slow_call = asyncio.ensure_future(post(client, "/api/measures", {"text": "贴息", "district": "增城区"}))
     await asyncio.sleep(0.05)
     t0 = time.perf_counter()

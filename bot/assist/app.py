@@ -41,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot import db, widget
-from bot.assist import inputs, service
+from bot.assist import caller_profile, inputs, measures, vocabulary, workorders
 from bot.assist.inputs import InputError
 
 log = logging.getLogger("bot.assist")
@@ -157,7 +157,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def api_understand(request: web.Request) -> web.Response:
     body = await _body(request)
     text = inputs.text(body)
-    return json_response(await _run(request, service.understand, text))
+    return json_response(await _run(request, caller_profile.understand, text))
 
 
 async def api_measures(request: web.Request) -> web.Response:
@@ -167,7 +167,7 @@ async def api_measures(request: web.Request) -> web.Response:
     as_of = inputs.as_of(body)
     limit = inputs.integer(body, "limit", 5, 1, inputs.MAX_LIMIT)
     offset = inputs.integer(body, "offset", 0, 0, inputs.MAX_OFFSET)
-    result = await _run(request, service.measures, text, given, as_of=as_of, limit=limit, offset=offset)
+    result = await _run(request, measures.measures, text, given, as_of=as_of, limit=limit, offset=offset)
     return json_response(result)
 
 
@@ -175,7 +175,7 @@ async def _workorder(request: web.Request, body: Dict[str, Any], fmt: str) -> we
     if fmt not in ("json", "csv"):
         raise InputError("format 只能是 json 或 csv", "format")
     record = await _run(
-        request, service.workorder,
+        request, workorders.workorder,
         text=inputs.text(body), given=inputs.slots(body),
         caller_need=inputs.string(body, "caller_need", inputs.MAX_NEED_CHARS, "来电诉求"),
         measure_ids=inputs.measure_ids(body.get("measure_ids")),
@@ -185,7 +185,7 @@ async def _workorder(request: web.Request, body: Dict[str, Any], fmt: str) -> we
         return json_response(record)
     stamp = record["created_at"][:19].replace("-", "").replace(":", "").replace("T", "-")
     name = f"12345工单-{stamp}.csv"
-    resp = web.Response(body=service.workorder_csv(record), content_type="text/csv", charset="utf-8")
+    resp = web.Response(body=workorders.workorder_csv(record), content_type="text/csv", charset="utf-8")
     resp.headers["Content-Disposition"] = (f"attachment; filename=\"workorder-{stamp}.csv\"; "
                                            f"filename*=UTF-8''{quote(name)}")
     resp.headers["Cache-Control"] = "no-store"
@@ -206,11 +206,11 @@ async def api_workorder_csv(request: web.Request) -> web.StreamResponse:
 
 
 async def api_vocabulary(request: web.Request) -> web.Response:
-    return json_response(await _run(request, service.vocabulary))
+    return json_response(await _run(request, vocabulary.vocabulary))
 
 
 async def _warm_up(app: web.Application) -> None:
-    await asyncio.to_thread(service.warm_up)
+    await asyncio.to_thread(caller_profile.warm_up)
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
