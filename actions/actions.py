@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import chat
+from bot import chat, handoff
 
 logger = logging.getLogger(__name__)
 
@@ -165,5 +165,13 @@ class ActionHumanHandoff(Action):
         return "action_human_handoff"
 
     async def run(self, dispatcher, tracker, domain):
-        # the enterprise's question, also when it asks for a person before the form is done
-        return await _run(dispatcher, tracker, chat.handoff, _slots(tracker), _question(tracker), _shown(tracker))
+        # a ticket in the agents' inbox; the enterprise's question, also when it asks for a
+        # person before the form is done
+        return await _run(dispatcher, tracker, handoff.handoff, tracker.sender_id, tracker.get_latest_input_channel(),
+                          _slots(tracker), _question(tracker), _shown(tracker), _conversation(tracker))
+
+
+def _conversation(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The conversation so far as the agent reads it: who said what, when (epoch seconds)."""
+    return [{"from": "user" if e.get("event") == "user" else "bot", "text": e.get("text"), "at": e.get("timestamp")}
+            for e in tracker.events if e.get("event") in ("user", "bot") and e.get("text")]

@@ -205,3 +205,27 @@ def message_too_long(max_chars: int) -> str:
 
 
 SESSION_EXPIRED = "会话已失效，请刷新页面后重新提问。"
+
+
+# ------------------------------------------------------------------ handoff to a person (bot/handoff.py, the inbox)
+def handed_to_agent(number: str, position: Optional[int], hotline: Optional[dict]) -> str:
+    """What the enterprise reads after "转人工": a plain sentence, never the agent's summary."""
+    queue = f"您前面还有{position - 1}位在等候。" if position and position > 1 else ""
+    return (f"已转给人工坐席，工作时间内会回复您（工单号{number}）。{queue}"
+            f"坐席的回复会显示在这里；如需尽快办理，也可拨打{hotline_phrase(hotline)}。")
+
+
+def handoff_unavailable(hotline: Optional[dict]) -> str:
+    return f"抱歉，暂时无法转接人工坐席，请直接拨打{hotline_phrase(hotline)}。"
+
+
+def forwarded_to_agent(number: str) -> str:
+    return f"已转给人工坐席（工单号{number}），请稍候。"
+
+
+def agent_reply(text: str) -> str:
+    """An agent's reply as WeChat shows it (the widget marks it itself)."""
+    return f"【人工坐席】{text}"
+
+
+AGENT_CLOSED = "人工坐席已结束本次服务。还有问题可以继续问我，或再次回复“转人工”。"

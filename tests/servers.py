@@ -62,9 +62,10 @@ class Assistant:
         self.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
         self.widget_secret = "test-widget-secret"
         self.action_secret = "test-action-secret"
+        self.inbox_url = f"sqlite:///{tmp / 'inbox.db'}"  # handoff tickets: shared with a test's console
         self.env = dict(os.environ, DATABASE_URL=db_url, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3",
                         PYTHONPATH=str(ROOT), RASA_TOKEN=self.token, WIDGET_SECRET=self.widget_secret,
-                        ACTION_SERVER_SECRET=self.action_secret)
+                        ACTION_SERVER_SECRET=self.action_secret, INBOX_DATABASE_URL=self.inbox_url)
         for name in ("RASA_REST_TOKEN", "RASA_HOST", "ACTION_HOST", "SANIC_HOST"):
             self.env.pop(name, None)
         self.procs = []

@@ -60,10 +60,12 @@ async def test_a_profile_answer_re_answers_the_question_asked_before(db_url, mon
     assert {e["name"]: e["value"] for e in slot_events}["last_question"] == "小微企业有什么贷款贴息"
 
 
-async def test_handoff_carries_the_question_not_the_request_for_a_person(db_url, monkeypatch):
-    """Asking for a person right after a question: the agent's summary has the enterprise's
-    question, not "转人工"."""
+async def test_handoff_carries_the_question_not_the_request_for_a_person(db_url, monkeypatch, tmp_path):
+    """Asking for a person right after a question: the ticket's summary for the agent has the
+    enterprise's question, not "转人工"; the enterprise reads the plain sentence."""
+    from bot.inbox import Inbox
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("INBOX_DATABASE_URL", f"sqlite:///{tmp_path / 'inbox.db'}")
     events = [
         {"event": "user", "text": "有什么稳岗补贴", "parse_data": {"intent": {"name": "ask_measures"}}},
         {"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "human_handoff"}}},
@@ -73,5 +75,8 @@ async def test_handoff_carries_the_question_not_the_request_for_a_person(db_url,
                 {}, "action_listen")
     d = CollectingDispatcher()
     await ActionHumanHandoff().run(d, t, {})
-    summary = d.messages[-1]["text"]
-    assert "转人工摘要" in summary and "诉求：有什么稳岗补贴" in summary
+    assert "已转给人工坐席" in d.messages[-1]["text"]
+    [ticket] = Inbox().tickets("open")
+    full = Inbox().ticket(ticket["id"])
+    assert "诉求：有什么稳岗补贴" in full["summary"] and full["sender"] == "u3"
+    assert [turn["text"] for turn in full["conversation"]] == ["有什么稳岗补贴", "转人工"]

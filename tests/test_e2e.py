@@ -44,7 +44,10 @@ def test_loan_interest_conversation_with_followups(assistant):
     assert "增府规" not in tianhe
 
     handoff = assistant.say(u, "转人工")
-    assert "12345" in handoff and "天河区" in handoff and "转人工摘要" in handoff
+    assert "已转给人工坐席" in handoff and "12345" in handoff and "转人工摘要" not in handoff
+    from bot.inbox import Inbox
+    [ticket] = [t for t in Inbox(assistant.inbox_url).tickets("open") if t["sender"] == u]
+    assert ticket["number"] in handoff and "天河区" in Inbox(assistant.inbox_url).ticket(ticket["id"])["summary"]
 
 
 def test_answer_first_then_an_optional_district_question(assistant):

@@ -12,11 +12,13 @@ or ``?token=``; the page itself and ``/healthz`` do not):
                                 or be comma-separated)
 * ``GET  /api/vocabulary``      districts (covered first), sizes, industries, topics
 * ``GET  /healthz``             liveness, no database
+* the handoff inbox (``/api/inbox``, ``/api/inbox/stream``, ``/api/tickets/{id}/…``, ``/api/workorders``):
+  see ``bot/assist/inbox_api.py``
 
 Slots in ``/api/measures`` and ``/api/workorder``: a key that is present (even
 ``null``/``""``, meaning 不限) is the agent's choice; an absent key is read from
 ``text``. Errors are JSON ``{"error": "…", "field"?: "…"}`` with 400 (bad input),
-401 (token), 404/405, 413 (``text`` over 2000 characters — rejected, not
+401 (token), 404/405, 409 (a ticket another agent holds, or closed), 413 (``text`` over 2000 characters — rejected, not
 truncated — or a body over 64 KB) or 503 (database unavailable). Database and
 segmentation work runs in worker threads so the event loop never blocks.
 """
@@ -24,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import hmac
-import json
 import logging
 import os
 import secrets
@@ -41,7 +41,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot import db, widget
-from bot.assist import caller_profile, inputs, measures, vocabulary, workorders
+from bot.inbox import InboxError
+from bot.assist import caller_profile, inbox_api, inputs, measures, vocabulary, workorders
+from bot.assist.responses import json_error, json_response, read_body
 from bot.assist.inputs import InputError
 
 log = logging.getLogger("bot.assist")
@@ -52,22 +54,8 @@ TOKEN_KEY = web.AppKey("assist_token", str)
 SESSIONS_KEY = web.AppKey("assist_sessions", sessionmaker)
 DEFAULT_PORT = 8081
 
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
-
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'")
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    resp = web.json_response(data, status=status, dumps=_dumps)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    body: Dict[str, Any] = {"error": message, "status": status}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return json_response(body, status=status)
 
 
 _HTTP_MESSAGES = {
@@ -82,7 +70,7 @@ async def error_middleware(request: web.Request, handler):
     api = request.path.startswith("/api/")
     try:
         return await handler(request)
-    except InputError as exc:
+    except (InputError, InboxError) as exc:
         return json_error(exc.status, exc.message, field=exc.field)
     except web.HTTPException as exc:
         if not api or exc.status < 400:
@@ -129,14 +117,6 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault("Content-Security-Policy", CSP)
 
 
-async def _body(request: web.Request) -> Dict[str, Any]:
-    try:
-        raw = await request.read()
-    except web.RequestPayloadError:  # e.g. "Content-Encoding: gzip" on a body that is not
-        raise InputError("请求内容无法读取（Content-Encoding 与内容不符）") from None
-    return inputs.parse_json_body(raw)
-
-
 def _run(request: web.Request, fn, *args, **kwargs):
     """Blocking work (SQLAlchemy, jieba) in a worker thread."""
     return asyncio.to_thread(fn, request.app[SESSIONS_KEY], *args, **kwargs)
@@ -155,13 +135,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def api_understand(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_body(request)
     text = inputs.text(body)
     return json_response(await _run(request, caller_profile.understand, text))
 
 
 async def api_measures(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_body(request)
     text = inputs.text(body)
     given = inputs.slots(body)
     as_of = inputs.as_of(body)
@@ -193,7 +173,7 @@ async def _workorder(request: web.Request, body: Dict[str, Any], fmt: str) -> we
 
 
 async def api_workorder(request: web.Request) -> web.StreamResponse:
-    body = await _body(request)
+    body = await read_body(request)
     fmt = request.query.get("format") or body.get("format") or "json"
     if not isinstance(fmt, str):
         raise InputError("format 只能是 json 或 csv", "format")
@@ -223,9 +203,11 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
 
 # ---- app --------------------------------------------------------------------------
 
-def create_app(database_url: Optional[str] = None, token: Optional[str] = None) -> web.Application:
+def create_app(database_url: Optional[str] = None, token: Optional[str] = None,
+               inbox_url: Optional[str] = None) -> web.Application:
     """The console. ``token`` (or ``$ASSIST_TOKEN``) guards the API; with neither, a random
-    token is generated and printed — there is no built-in default."""
+    token is generated and printed — there is no built-in default. ``inbox_url`` (or
+    ``$INBOX_DATABASE_URL``, else ``var/inbox.db``): the handoff tickets (``bot.inbox``)."""
     url = db.database_url(database_url)
     path = db.sqlite_path(url)
     if path is not None and not path.exists():
@@ -244,6 +226,7 @@ def create_app(database_url: Optional[str] = None, token: Optional[str] = None) 
     app.router.add_post("/api/workorder", api_workorder)
     app.router.add_get("/api/workorder.csv", api_workorder_csv)
     app.router.add_get("/api/vocabulary", api_vocabulary)
+    inbox_api.install(app, inbox_url)  # /api/inbox, /api/tickets/…, /api/workorders
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
     # the embeddable web widget and its demo page (bot/widget/)
     app.router.add_static("/widget/", WIDGET_DIR, show_index=False, follow_symlinks=False)

@@ -22,16 +22,26 @@ random secret for this process and says so in the log: sessions then end with a 
 The inputs are checked as on the REST channel (``bot.channels.checks``) and a fault
 while handling a message becomes the apology on that conversation
 (``bot.channels.rest.answer_or_apologise``).
+
+The handoff (``bot.inbox``): while the session has a ticket open, its messages go to the
+ticket (the agent sees them live) instead of the bot; every answer ends with a
+``{"custom": {"handoff": …}}`` item while a ticket is open, so the widget knows to fetch
+the agent's replies: ``POST /webhooks/widget/replies`` ``{"sender", "after"}`` →
+``{"replies": [...], "open": …}`` (one indexed query, ~0.2 ms; the widget asks every
+few seconds only while a ticket is open). ``POST /webhooks/widget/vote``
+``{"sender", "answer_key", "vote": "up"|"down", "answer"?, "question"?}`` stores 有用/没用
+with the conversation.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import os
 import secrets
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -42,6 +52,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from bot import wording
 from bot.channels import checks
 from bot.channels.rest import answer_or_apologise
+from bot.inbox import VOTES, Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +60,8 @@ SECRET_ENV = "WIDGET_SECRET"
 VERSION = "w1"
 PREFIX = "widget:"
 BAD_SESSION_TEXT = wording.SESSION_EXPIRED
+MAX_KEY_CHARS = 64
+MAX_VOTED_CHARS = 4000
 
 
 def _b64(raw: bytes) -> str:
@@ -89,6 +102,7 @@ class WidgetInput(InputChannel):
                            SECRET_ENV)
             secret = secrets.token_urlsafe(32)
         self.sessions = Sessions(secret)
+        self.inbox = Inbox()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WidgetInput":
@@ -105,18 +119,93 @@ class WidgetInput(InputChannel):
         async def session(request: Request) -> HTTPResponse:
             return response.json({"session": self.sessions.issue()})
 
+        def session_of(body: Dict[str, Any]) -> str:
+            sender_id = self.sessions.conversation(checks.sender(body))
+            if sender_id is None:
+                raise checks.Refused(403, "bad_session", BAD_SESSION_TEXT)
+            return sender_id
+
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
                 body = checks.json_object(request.body, request.headers.get("content-length"))
-                sender_id = self.sessions.conversation(checks.sender(body))
-                if sender_id is None:
-                    raise checks.Refused(403, "bad_session", BAD_SESSION_TEXT)
+                sender_id = session_of(body)
                 text = checks.message(body)
             except checks.Refused as r:
                 return response.json(r.body(), status=r.status)
+            forwarded = await self._to_open_ticket(sender_id, text)
+            if forwarded is not None:
+                return response.json(forwarded + await self._handoff_marker(sender_id))
             collector = CollectingOutputChannel()
             await answer_or_apologise(on_new_message, UserMessage(text, collector, sender_id, input_channel=self.name()))
-            return response.json(collector.messages)
+            return response.json(collector.messages + await self._handoff_marker(sender_id))
+
+        @bp.route("/replies", methods=["POST"])
+        async def replies(request: Request) -> HTTPResponse:
+            try:
+                body = checks.json_object(request.body, request.headers.get("content-length"))
+                sender_id = session_of(body)
+                after = body.get("after", 0)
+                if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**53:
+                    raise checks.Refused(400, "bad_after", "after 应为非负整数")
+            except checks.Refused as r:
+                return response.json(r.body(), status=r.status)
+            try:
+                out = await asyncio.to_thread(self.inbox.replies_for, sender_id, after)
+            except Exception:
+                logger.exception("widget: the inbox could not be read")
+                return response.json({"error": "inbox_unavailable", "text": "暂时取不到坐席回复，稍后会再试。"},
+                                     status=503)
+            return response.json(out)
+
+        @bp.route("/vote", methods=["POST"])
+        async def vote(request: Request) -> HTTPResponse:
+            try:
+                body = checks.json_object(request.body, request.headers.get("content-length"))
+                sender_id = session_of(body)
+                key, choice = body.get("answer_key"), body.get("vote")
+                if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_CHARS or not key.isascii():
+                    raise checks.Refused(400, "bad_answer_key", "answer_key 应为不超过64个字符的 ASCII 文字")
+                if choice not in VOTES:
+                    raise checks.Refused(400, "bad_vote", "vote 只能是 up 或 down")
+                texts = []
+                for field in ("answer", "question"):
+                    v = body.get(field) or ""
+                    if not isinstance(v, str) or checks.has_lone_surrogate(v):
+                        raise checks.Refused(400, f"bad_{field}", f"{field} 应为文字")
+                    texts.append(v[:MAX_VOTED_CHARS])
+            except checks.Refused as r:
+                return response.json(r.body(), status=r.status)
+            try:
+                out = await asyncio.to_thread(self.inbox.vote, sender=sender_id, channel=self.name(), answer_key=key,
+                                              answer_text=texts[0], question=texts[1], vote=choice)
+            except Exception:
+                logger.exception("widget: the vote could not be stored")
+                return response.json({"error": "inbox_unavailable", "text": "评价暂时没能保存，请稍后再试。"},
+                                     status=503)
+            return response.json(out)
 
         return bp
+
+    async def _to_open_ticket(self, sender_id: str, text: str) -> Optional[List[Dict[str, Any]]]:
+        """While a ticket is open the message is the agent's, not the bot's."""
+        try:
+            ticket = await asyncio.to_thread(self.inbox.customer_message, sender_id, text)
+        except Exception:  # the inbox is down: the bot answers, as before there was one
+            logger.exception("widget: the inbox could not be read")
+            return None
+        if ticket is None:
+            return None
+        return [{"recipient_id": sender_id, "text": wording.forwarded_to_agent(ticket["number"])}]
+
+    async def _handoff_marker(self, sender_id: str) -> List[Dict[str, Any]]:
+        try:
+            ticket = await asyncio.to_thread(self.inbox.open_ticket_of, sender_id)
+        except Exception:
+            logger.exception("widget: the inbox could not be read")
+            return []
+        if ticket is None:
+            return []
+        return [{"recipient_id": sender_id, "custom": {"handoff": {
+            "ticket": ticket["number"], "status": ticket["status"], "queue_position": ticket["queue_position"],
+            "after": ticket["last_event"]}}}]
