@@ -272,12 +272,12 @@ class Inbox:
     # ---- the agents' side ---------------------------------------------------------
 
     def tickets(self, status: Optional[str] = None, limit: int = 100) -> List[dict]:
-        """Newest first; ``status`` "open" means waiting or claimed."""
+        """Newest first; ``status`` "open" means waiting or claimed, None or "all" every ticket."""
         with self._session() as s:
             q = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
             if status == "open":
                 q = q.where(Ticket.status != CLOSED)
-            elif status:
+            elif status and status != "all":
                 q = q.where(Ticket.status == status)
             return [self._brief(t) for t in s.execute(q).scalars()]
 

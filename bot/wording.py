@@ -229,3 +229,10 @@ def agent_reply(text: str) -> str:
 
 
 AGENT_CLOSED = "人工坐席已结束本次服务。还有问题可以继续问我，或再次回复“转人工”。"
+
+
+def offline(hotline_number: Optional[str]) -> str:
+    """The widget's banner after a few failed retries. ``hotline_number``: the number every
+    hotline in the lexicon shares (12345), if they all share one."""
+    number = f"（{hotline_number}）" if hotline_number else ""
+    return f"暂时连不上服务器，您的消息会在恢复后发送。急需咨询请拨打{HOTLINE_FALLBACK}{number}。"

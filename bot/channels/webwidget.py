@@ -64,6 +64,12 @@ MAX_KEY_CHARS = 64
 MAX_VOTED_CHARS = 4000
 
 
+def _offline_text() -> str:
+    from bot.lexicon import load_lexicon
+    numbers = {r.hotline_number for r in load_lexicon().regions.values() if r.hotline_number}
+    return wording.offline(numbers.pop() if len(numbers) == 1 else None)
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -117,7 +123,8 @@ class WidgetInput(InputChannel):
 
         @bp.route("/session", methods=["POST"])
         async def session(request: Request) -> HTTPResponse:
-            return response.json({"session": self.sessions.issue()})
+            # the widget keeps "offline" to show when this server cannot be reached later
+            return response.json({"session": self.sessions.issue(), "offline": _offline_text()})
 
         def session_of(body: Dict[str, Any]) -> str:
             sender_id = self.sessions.conversation(checks.sender(body))
@@ -152,6 +159,9 @@ class WidgetInput(InputChannel):
                 return response.json(r.body(), status=r.status)
             try:
                 out = await asyncio.to_thread(self.inbox.replies_for, sender_id, after)
+                for r in out["replies"]:
+                    if r["kind"] == "closed":
+                        r["text"] = wording.AGENT_CLOSED
             except Exception:
                 logger.exception("widget: the inbox could not be read")
                 return response.json({"error": "inbox_unavailable", "text": "暂时取不到坐席回复，稍后会再试。"},

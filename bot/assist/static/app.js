@@ -445,6 +445,7 @@
     }
     fillSelects();
     status("就绪");
+    document.dispatchEvent(new CustomEvent("assist:ready"));  // the inbox (inbox.js) starts
     $("text").focus();
     if (hasQuery()) runQuery();
   }
@@ -490,5 +491,7 @@
     if (state.token) start(); else askToken();
   }
 
+  // for inbox.js: the token, and the same fetch wrapper
+  window.AssistConsole = { token: () => state.token, api, AuthError, onAuthError, download };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();

@@ -1,7 +1,9 @@
 /* 政策助手 web widget: <script src=".../widget/widget.js" data-server="https://rasa.example.gov.cn"></script>
  * Talks to the widget channel (bot/channels/webwidget.py): POST {server}/webhooks/widget/session gives a
  * signed session id, kept in localStorage so a reload continues the conversation; messages go to
- * POST {server}/webhooks/widget/webhook as {"sender": <session>, "message": "…"}. No dependencies. */
+ * POST {server}/webhooks/widget/webhook as {"sender": <session>, "message": "…"}. No dependencies.
+ * After "转人工" the answer carries {"custom": {"handoff": …}}: while a ticket is open the widget asks
+ * POST …/replies every few seconds for the agent's replies; 有用/没用 go to POST …/vote. */
 (function () {
   "use strict";
   var script = document.currentScript || document.querySelector("script[data-server]");
@@ -9,6 +11,11 @@
   var TITLE = (script && script.getAttribute("data-title")) || "政策助手";
   var KEY = "policy-assistant:" + SERVER;
   var MAX_HISTORY = 200;
+  var OFFLINE_AFTER = 3;          // failed retries before the banner gives the hotline
+  var POLL_MS = 3000;             // agent replies, only while a ticket is open
+  var NEXT_STEPS = ["更多", "第1条详细说说", "这个找谁", "转人工"];
+  var LIST_RE = /^\s*1[.、．]\s/m;   // an answer that lists measures
+  var OFFLINE_DEFAULT = "暂时连不上服务器，您的消息会在恢复后发送。急需咨询请拨打当地12345政务服务便民热线。";
   var URL_RE = /(https?:\/\/[^\s，。；）)]+)/g;
 
   function load() {
@@ -76,17 +83,24 @@
   function render(item, live) {
     var li = document.createElement("li");
     li.className = "pa-msg pa-" + item.from + (item.pending ? " pa-pending" : "");
+    if (item.from === "agent") {
+      var who = document.createElement("span");
+      who.className = "pa-who";
+      who.textContent = "人工坐席" + (item.ticket ? "（工单" + item.ticket + "）" : "");
+      li.appendChild(who);
+    }
     var bubble = document.createElement("div");
     bubble.className = "pa-bubble";
     textNode(bubble, item.text || "");
     li.appendChild(bubble);
+    if (item.key) { li.appendChild(voteRow(item)); }
     if (item.buttons && item.buttons.length) {
       var row = document.createElement("div");
       row.className = "pa-buttons";
       item.buttons.forEach(function (b) {
         var btn = document.createElement("button");
         btn.type = "button";
-        btn.className = "pa-quick";
+        btn.className = "pa-quick" + (b.next ? " pa-next" : "");
         btn.textContent = b.title;
         btn.disabled = !live;
         btn.addEventListener("click", function () { send(b.payload || b.title, b.title); });
@@ -94,9 +108,56 @@
       });
       li.appendChild(row);
     }
-    log.appendChild(li);
-    log.scrollTop = log.scrollHeight;
+    log.insertBefore(li, typing.parentNode === log ? typing : null);
     return li;
+  }
+
+  function voteRow(item) {
+    var row = document.createElement("div");
+    row.className = "pa-vote";
+    [["up", "有用"], ["down", "没用"]].forEach(function (v) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "pa-vote-btn" + (item.vote === v[0] ? " pa-voted" : "");
+      b.textContent = v[1];
+      b.setAttribute("aria-pressed", item.vote === v[0] ? "true" : "false");
+      b.addEventListener("click", function () { vote(item, v[0], row); });
+      row.appendChild(b);
+    });
+    return row;
+  }
+
+  function vote(item, choice, row) {
+    session().then(function (id) {
+      return fetch(BASE + "/vote", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: id, answer_key: item.key, vote: choice, answer: item.answer || item.text || "",
+                               question: item.question || "" }) });
+    }).then(function (resp) {
+      if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+      item.vote = choice;
+      save();
+      Array.prototype.forEach.call(row.querySelectorAll(".pa-vote-btn"), function (b, i) {
+        var on = (i === 0 ? "up" : "down") === choice;
+        b.classList.toggle("pa-voted", on);
+        b.setAttribute("aria-pressed", on ? "true" : "false");
+      });
+    }).catch(function () { showStatus("评价没能保存，请稍后再点一次。"); });
+  }
+
+  function scrollToStart(node) {
+    // the start of a new answer in view, not its end (long answers are read from the top)
+    var top = node.offsetTop - 8;
+    log.scrollTop = Math.min(top, log.scrollHeight);
+  }
+  function scrollToEnd() { log.scrollTop = log.scrollHeight; }
+
+  var typing = document.createElement("li");
+  typing.className = "pa-msg pa-typing";  // not .pa-bot: it is no answer
+  typing.setAttribute("aria-label", "正在输入");
+  typing.innerHTML = '<div class="pa-bubble"><span></span><span></span><span></span></div>';
+  function setTyping(on) {
+    if (on && typing.parentNode !== log) { log.appendChild(typing); scrollToEnd(); }
+    if (!on && typing.parentNode === log) { log.removeChild(typing); }
   }
 
   function showStatus(text) {
@@ -115,6 +176,7 @@
     state.history.push(item);
     save();
     queue.push({ message: text, item: item, node: render(item, true) });
+    scrollToEnd();
     Array.prototype.forEach.call(log.querySelectorAll(".pa-quick"), function (b) { b.disabled = true; });
     pump();
   }
@@ -126,6 +188,7 @@
       return resp.json();
     }).then(function (body) {
       state.session = body.session;
+      if (body.offline) { state.offline = body.offline; }
       save();
       return state.session;
     });
@@ -138,9 +201,12 @@
     });
   }
 
+  var failures = 0;
+
   function pump() {
     if (busy || !queue.length) { return; }
     busy = true;
+    setTyping(true);
     var job = queue[0];
     session().then(function (id) {
       return fetch(BASE + "/webhook", {
@@ -161,24 +227,90 @@
       queue.shift();
       job.item.pending = false;
       job.node.classList.remove("pa-pending");
-      if (!replies.length) { replies = [{ text: "（没有收到回复，可以换个说法再问，或回复“转人工”。）" }]; }
-      replies.forEach(function (r) {
+      setTyping(false);
+      var texts = replies.filter(function (r) { return r.text || (r.buttons && r.buttons.length); });
+      replies.forEach(function (r) { if (r.custom && r.custom.handoff) { startHandoff(r.custom.handoff); } });
+      if (!texts.length) { texts = [{ text: "（没有收到回复，可以换个说法再问，或回复“转人工”。）" }]; }
+      var first = null;
+      texts.forEach(function (r, i) {
         var item = { from: "bot", text: r.text || "", buttons: r.buttons || [] };
+        if (i === texts.length - 1) {
+          if (LIST_RE.test(texts.map(function (t) { return t.text || ""; }).join("\n"))) {
+            // measures listed: the next steps, after any profile question's own answers
+            var have = item.buttons.map(function (b) { return b.title; });
+            item.buttons = item.buttons.concat(NEXT_STEPS.filter(function (t) { return have.indexOf(t) < 0; })
+              .map(function (t) { return { title: t, payload: t, next: true }; }));
+          }
+          if (!state.handoff) {  // the vote is on the whole answer (all its messages)
+            item.key = answerKey();
+            item.question = job.item.text;
+            item.answer = texts.map(function (t) { return t.text || ""; }).join("\n");
+          }
+        }
         state.history.push(item);
-        render(item, true);
+        var node = render(item, true);
+        first = first || node;
       });
+      scrollToStart(first);
       save();
       showStatus("");
       retryDelay = 1000;
+      failures = 0;
       busy = false;
       pump();
     }).catch(function (err) {
       busy = false;
       if (err && err.message === "session" && !job.renewed) { job.renewed = true; pump(); return; }
-      showStatus("暂时连不上服务器，正在重试…（消息不会丢失）");
+      failures += 1;
+      showStatus(failures >= OFFLINE_AFTER ? (state.offline || OFFLINE_DEFAULT)
+                                           : "暂时连不上服务器，正在重试…（消息不会丢失）");
+      status.classList.toggle("pa-offline", failures >= OFFLINE_AFTER);
       setTimeout(pump, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 15000);
     });
+  }
+
+  function answerKey() {
+    var a = new Uint8Array(9);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // ---- the handoff: agent replies while a ticket is open ----------------------------------
+  var pollTimer = null;
+  function startHandoff(h) {
+    state.handoff = { ticket: h.ticket, after: Math.max((state.handoff && state.handoff.after) || 0, h.after || 0) };
+    save();
+    schedulePoll();
+  }
+  function schedulePoll() {
+    if (pollTimer || !state.handoff) { return; }
+    pollTimer = setTimeout(pollReplies, POLL_MS);
+  }
+  function pollReplies() {
+    pollTimer = null;
+    if (!state.handoff || !state.session) { return; }
+    fetch(BASE + "/replies", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: state.session, after: state.handoff.after }) })
+      .then(function (resp) {
+        if (resp.status === 403) { delete state.handoff; save(); return null; }
+        if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+        return resp.json();
+      }).then(function (body) {
+        if (!body || !state.handoff) { return; }
+        var first = null;
+        body.replies.forEach(function (r) {
+          state.handoff.after = Math.max(state.handoff.after, r.id);
+          var item = r.kind === "agent" ? { from: "agent", text: r.text, ticket: r.ticket }
+                                        : { from: "bot", text: r.text };
+          state.history.push(item);
+          first = first || render(item, true);
+        });
+        if (first) { scrollToStart(first); }
+        if (!body.open) { delete state.handoff; }
+        save();
+      }).catch(function () { /* the next poll tries again */ })
+      .then(schedulePoll);
   }
 
   root.querySelector(".pa-form").addEventListener("submit", function (e) {
@@ -210,6 +342,7 @@
     render(hello, true);
   }
   setOpen(state.open);
+  schedulePoll();  // a ticket still open from before the reload
   window.PolicyAssistant = { open: function () { setOpen(true); }, send: send,
                              session: function () { return state.session; } };
 })();

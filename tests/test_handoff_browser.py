@@ -1,0 +1,136 @@
+"""The handoff in headless Chromium, as the two people see it: an enterprise in the web widget
+asks, votes and says "转人工"; a 12345 agent in the console sees the ticket arrive without a
+reload, claims it and replies; the reply appears in the enterprise's widget. Also the answer's
+next-step buttons and scroll position, and the offline banner's hotline."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from bot.inbox import Inbox
+from tests.test_widget_browser import ask, bot_texts, browser, free_port, open_fresh_widget, wait_for  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TOKEN = "handoff-browser-token"
+
+
+@pytest.fixture(scope="module")
+def console(db_url, assistant):
+    """The assist console (which also serves /widget/) on the assistant's inbox, on a real port."""
+    from aiohttp import web
+
+    from bot.assist.app import create_app
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    box = {}
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(create_app(database_url=db_url, token=TOKEN, inbox_url=assistant.inbox_url),
+                               shutdown_timeout=2)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        box["runner"] = runner
+        started.set()
+        loop.run_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
+    assert started.wait(30)
+    yield f"http://127.0.0.1:{port}"
+    asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(15)
+    loop.call_soon_threadsafe(loop.stop)
+
+
+def js(driver, script, *args):
+    return driver.execute_script(script, *args)
+
+
+def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(browser, console, assistant):  # noqa: F811
+    # the agent's console, open before the enterprise asks for a person
+    browser.get(f"{console}/#token={TOKEN}")
+    agent_tab = browser.current_window_handle
+    wait_for(lambda: browser.find_element("id", "inbox-live").text == "实时更新中", 20)
+    browser.find_element("id", "agent").send_keys("王坐席")
+
+    browser.switch_to.new_window("tab")
+    widget_tab = browser.current_window_handle
+    open_fresh_widget(browser, console, assistant.port)
+    ask(browser, "增城区小微企业有什么贷款贴息")
+    wait_for(lambda: any("1. " in t for t in bot_texts(browser)), driver=browser)
+    answer = browser.find_elements("css selector", ".pa-bot")[-1]  # the answer's last message: its controls
+    # the next steps are offered, the start of the answer is in view, and the answer can be voted on
+    titles = [b.text for b in answer.find_elements("css selector", ".pa-quick")]
+    assert titles[-4:] == ["更多", "第1条详细说说", "这个找谁", "转人工"]
+    start = next(li for li in browser.find_elements("css selector", ".pa-bot") if "1. " in li.text)
+    in_view = js(browser, "var li = arguments[0], log = li.parentNode;"
+                          "return li.offsetTop >= log.scrollTop - 1 && li.offsetTop < log.scrollTop + log.clientHeight;",
+                 start)
+    assert in_view, "the start of the new answer is scrolled into view"
+    assert not browser.find_elements("css selector", ".pa-typing")
+    answer.find_element("css selector", ".pa-vote-btn").click()  # 有用
+    sender = "widget:" + js(browser, "return window.PolicyAssistant.session()").split(".")[1]
+    votes = wait_for(lambda: Inbox(assistant.inbox_url).votes(sender), 10)
+    assert votes[0]["vote"] == "up" and "1. " in votes[0]["answer"] and "贷款贴息" in votes[0]["question"]
+
+    # "转人工" by its button: a plain sentence, not the agent's summary
+    next(b for b in answer.find_elements("css selector", ".pa-quick") if b.text == "转人工").click()
+    said = wait_for(lambda: next((t for t in bot_texts(browser) if "已转给人工坐席" in t), None), driver=browser)
+    assert "12345" in said and "摘要" not in said
+
+    # the ticket appears in the console without a reload
+    browser.switch_to.window(agent_tab)
+    item = wait_for(lambda: next((li for li in browser.find_elements("css selector", "#tickets li")
+                                  if "贷款贴息" in li.text), None), 20)
+    assert "待接单" in item.text
+    item.click()
+    wait_for(lambda: "增城区" in browser.find_element("id", "t-summary").text, 10)
+    assert "转人工" in browser.find_element("id", "t-conv").text
+    assert "《" in browser.find_element("id", "t-measures").text
+    browser.find_element("id", "t-claim").click()
+    wait_for(lambda: browser.find_element("id", "t-send").is_enabled(), 10)
+    browser.find_element("id", "t-reply").send_keys("您好，我是12345坐席，贴息申请材料我稍后发您。")
+    browser.find_element("id", "t-send").click()
+    wait_for(lambda: "已发送" in browser.find_element("id", "t-msg").text, 10)
+
+    # the reply reaches the enterprise in the same widget conversation
+    browser.switch_to.window(widget_tab)
+    reply = wait_for(lambda: next((e.text for e in browser.find_elements("css selector", ".pa-agent .pa-bubble")), None),
+                     20, browser)
+    assert reply == "您好，我是12345坐席，贴息申请材料我稍后发您。"
+    assert "人工坐席" in browser.find_element("css selector", ".pa-agent .pa-who").text
+
+    # while the ticket is open, what the enterprise writes goes to the agent
+    ask(browser, "好的，我的电话是020-12345678")
+    wait_for(lambda: any("已转给人工坐席（工单" in t for t in bot_texts(browser)[-1:]), 20, browser)
+    browser.switch_to.window(agent_tab)
+    wait_for(lambda: "020-12345678" in browser.find_element("id", "t-conv").text, 20)
+
+    # closing: the outcome is recorded, the enterprise is told, the bot answers again
+    browser.find_element("id", "t-close").click()
+    wait_for(lambda: "已结束" in browser.find_element("id", "t-title").text, 10)
+    [t] = [t for t in Inbox(assistant.inbox_url).tickets("all") if t["sender"] == sender]
+    assert t["status"] == "closed" and t["outcome"] == "已解答"
+    browser.switch_to.window(widget_tab)
+    wait_for(lambda: any("结束本次服务" in x for x in bot_texts(browser)), 20, browser)
+
+
+def test_offline_banner_gives_the_hotline_after_a_few_retries(browser, console):  # noqa: F811
+    dead = free_port()
+    browser.get(f"{console}/widget/demo.html?server=http://127.0.0.1:{dead}")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    browser.find_element("css selector", ".pa-launcher").click()
+    ask(browser, "天河区有什么政策")
+    status = browser.find_element("css selector", ".pa-status")
+    wait_for(lambda: "连不上服务器" in status.text, 10)
+    first = status.text
+    assert "12345" not in first  # the first failures only say it is retrying
+    started = time.time()
+    wait_for(lambda: "12345" in status.text, 30)
+    assert "12345政务服务便民热线" in status.text and time.time() - started < 30
+    assert browser.find_elements("css selector", ".pa-user.pa-pending")  # the message is kept, not lost
