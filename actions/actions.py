@@ -54,7 +54,9 @@ async def _run(dispatcher: CollectingDispatcher, tracker: Tracker, fn: Callable[
         return []
     for i, message in enumerate(reply.messages):
         last = i == len(reply.messages) - 1
-        dispatcher.utter_message(text=message, buttons=reply.buttons if last and reply.buttons else None)
+        # the cards go out as a custom message right after the text (REST/WeChat read the text)
+        dispatcher.utter_message(text=message, buttons=reply.buttons if last and reply.buttons else None,
+                                 json_message={"cards": reply.cards} if i == 0 and reply.cards else None)
     return [SlotSet(k, v) for k, v in reply.slots.items()]
 
 

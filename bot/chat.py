@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import db
+from bot.cards import measure_cards
 from bot.answer import (answer_text, handoff_summary, measure_detail, profile_line,
                         units_sentence, validity_sentence)
 from bot import wording
@@ -32,6 +33,8 @@ class Reply:
     slots: Dict[str, object] = field(default_factory=dict)
     #: quick replies offered with the last message: [{"title": …, "payload": …}]
     buttons: List[Dict[str, str]] = field(default_factory=list)
+    #: the listed measures as the widget's cards (bot.cards), sent with the first message
+    cards: Optional[dict] = None
 
 
 def _today() -> dt.date:
@@ -106,7 +109,7 @@ def compose(question: str, offset: int, shown: Sequence[int], profile: Profile, 
             text += "\n" + offer
     return Reply([text], {"shown_measures": ids, "result_offset": float(offset + len(qr.results)),
                           "focus_measure": float(qr.results[0].id) if len(qr.results) == 1 else None,
-                          **learned}, buttons)
+                          **learned}, buttons, cards=measure_cards(qr))
 
 
 def refinement(profile: Profile, qr) -> (Optional[str], List[Dict[str, str]]):

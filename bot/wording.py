@@ -236,3 +236,9 @@ def offline(hotline_number: Optional[str]) -> str:
     hotline in the lexicon shares (12345), if they all share one."""
     number = f"（{hotline_number}）" if hotline_number else ""
     return f"暂时连不上服务器，您的消息会在恢复后发送。急需咨询请拨打{HOTLINE_FALLBACK}{number}。"
+
+
+# ------------------------------------------------------------------ the widget's measure cards (bot/cards.py)
+VALIDITY_BADGES = {"valid": "有效", "expired": "已过期", "unknown": "有效期未注明"}
+SOURCE_LINK = "查看原文"
+ARTICLE_PAGE_NOTE = "原文未附网址，以下为本助手收录的条文全文。"

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from bot.inbox import Inbox
-from tests.test_widget_browser import ask, bot_texts, browser, free_port, open_fresh_widget, wait_for  # noqa: F401
+from tests.test_widget_browser import (ask, bot_texts, browser, free_port, lists_measures, open_fresh_widget,
+                                       wait_for)  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,12 +62,12 @@ def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(brows
     widget_tab = browser.current_window_handle
     open_fresh_widget(browser, console, assistant.port)
     ask(browser, "增城区小微企业有什么贷款贴息")
-    wait_for(lambda: any("1. " in t for t in bot_texts(browser)), driver=browser)
+    wait_for(lambda: lists_measures(browser), driver=browser)
     answer = browser.find_elements("css selector", ".pa-bot")[-1]  # the answer's last message: its controls
     # the next steps are offered, the start of the answer is in view, and the answer can be voted on
     titles = [b.text for b in answer.find_elements("css selector", ".pa-quick")]
     assert titles[-4:] == ["更多", "第1条详细说说", "这个找谁", "转人工"]
-    start = next(li for li in browser.find_elements("css selector", ".pa-bot") if "1. " in li.text)
+    start = next(li for li in browser.find_elements("css selector", ".pa-bot") if li.find_elements("css selector", ".pa-card"))
     in_view = js(browser, "var li = arguments[0], log = li.parentNode;"
                           "return li.offsetTop >= log.scrollTop - 1 && li.offsetTop < log.scrollTop + log.clientHeight;",
                  start)
@@ -75,7 +76,7 @@ def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(brows
     answer.find_element("css selector", ".pa-vote-btn").click()  # 有用
     sender = "widget:" + js(browser, "return window.PolicyAssistant.session()").split(".")[1]
     votes = wait_for(lambda: Inbox(assistant.inbox_url).votes(sender), 10)
-    assert votes[0]["vote"] == "up" and "1. " in votes[0]["answer"] and "贷款贴息" in votes[0]["question"]
+    assert votes[0]["vote"] == "up" and "\n1. " in votes[0]["answer"] and "贷款贴息" in votes[0]["question"]
 
     # "转人工" by its button: a plain sentence, not the agent's summary
     next(b for b in answer.find_elements("css selector", ".pa-quick") if b.text == "转人工").click()
@@ -134,3 +135,36 @@ def test_offline_banner_gives_the_hotline_after_a_few_retries(browser, console):
     wait_for(lambda: "12345" in status.text, 30)
     assert "12345政务服务便民热线" in status.text and time.time() - started < 30
     assert browser.find_elements("css selector", ".pa-user.pa-pending")  # the message is kept, not lost
+
+
+def test_one_card_per_measure_with_badge_amount_lead_unit_and_source(browser, console, assistant):  # noqa: F811
+    open_fresh_widget(browser, console, assistant.port)
+    ask(browser, "增城区小微企业有什么贷款贴息")
+    wait_for(lambda: browser.find_elements("css selector", ".pa-card"), driver=browser)
+    bubble = browser.find_elements("css selector", ".pa-bot .pa-bubble")[-1]
+    cards = bubble.find_elements("css selector", ".pa-card")
+    numbers = [c.find_element("css selector", ".pa-card-num").text for c in cards]
+    assert numbers == ["1", "2", "3"]
+    first = cards[0]
+    assert first.find_element("css selector", ".pa-badge").text == "已过期"
+    assert "总额最高20万元" in first.find_element("css selector", ".pa-card-amount").text
+    assert "区科工商信局" in first.find_element("css selector", ".pa-card-units").text
+    assert "20万元的贴息支持" in first.find_element("css selector", ".pa-card-sentence").text
+    link = first.find_element("css selector", "a.pa-card-source")
+    assert link.get_attribute("href").startswith("http://www.gz.gov.cn/") and "第（二）条第3项" in link.text
+    # the long document title once for the answer, not on every card
+    assert bubble.text.count("增城区坚决打赢新冠肺炎疫情防控阻击战") == 1
+    # the text around the items stays (the hints), and no item line is shown twice
+    assert "回复“更多”看下一页" in bubble.text and bubble.text.count("可获得：50%") == 1
+
+
+def test_a_document_without_a_url_links_to_the_articles_full_text(browser, console, assistant):  # noqa: F811
+    open_fresh_widget(browser, console, assistant.port)
+    ask(browser, "天河区开办企业有什么便利")
+    link = wait_for(lambda: next(iter(browser.find_elements("css selector", ".pa-card a.pa-card-source")), None),
+                    driver=browser)
+    assert link.get_attribute("href").startswith(f"http://127.0.0.1:{assistant.port}/webhooks/widget/measure/")
+    assert browser.find_element("css selector", ".pa-badge").text == "有效期未注明"
+    browser.get(link.get_attribute("href"))
+    assert "天河区全面优化营商环境行动方案" in browser.find_element("tag name", "h1").text
+    assert "原文未附网址" in browser.page_source and "开办企业" in browser.find_element("tag name", "blockquote").text

@@ -84,6 +84,12 @@ def bot_texts(driver):
     return [e.text for e in driver.find_elements("css selector", ".pa-bot .pa-bubble")]
 
 
+def lists_measures(driver):
+    """The latest answer lists measures: one card each (bot/cards.py)."""
+    bubbles = driver.find_elements("css selector", ".pa-bot .pa-bubble")
+    return bool(bubbles) and bool(bubbles[-1].find_elements("css selector", ".pa-card"))
+
+
 def wait_for(predicate, seconds=60.0, driver=None):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -139,11 +145,11 @@ def test_district_quick_reply_buttons(browser, site, assistant):
     open_fresh_widget(browser, site, assistant.port)
     # answered at once; the measures come from several districts, so those districts are offered
     ask(browser, "融资担保有什么支持")
-    wait_for(lambda: any("1. " in t for t in bot_texts(browser)[-2:]))
+    wait_for(lambda: lists_measures(browser))
     button = wait_for(lambda: next((b for b in browser.find_elements("css selector", ".pa-quick:not([disabled])")
                                     if b.text == "葛店开发区"), None))
     button.click()
-    wait_for(lambda: any("按葛店开发区" in t and "1. " in t for t in bot_texts(browser)[-1:]))
+    wait_for(lambda: any("按葛店开发区" in t for t in bot_texts(browser)[-1:]) and lists_measures(browser))
 
 
 def test_unreachable_server_is_said_clearly(browser, site):

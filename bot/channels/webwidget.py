@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
 import hashlib
 import hmac
 import logging
@@ -62,6 +63,39 @@ PREFIX = "widget:"
 BAD_SESSION_TEXT = wording.SESSION_EXPIRED
 MAX_KEY_CHARS = 64
 MAX_VOTED_CHARS = 4000
+
+
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'",
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title><style>'
+            "body{font:16px/1.7 sans-serif;max-width:760px;margin:24px auto;padding:0 16px;color:#222}"
+            "h1{font-size:20px}.meta{color:#666;font-size:14px}blockquote{margin:12px 0;padding:8px 12px;"
+            f"background:#f6f6f6;border-left:3px solid #c0392b;white-space:pre-wrap}}</style></head><body>{body}</body></html>")
+
+
+def _measure_html(measure_id: int) -> Optional[str]:
+    """The article's full text as the measures database has it, with where it comes from."""
+    import datetime as dt
+
+    from bot import db
+    from bot.answer import units_sentence, validity_sentence
+    from bot.query import get_measure
+    with db.session_factory()() as s:
+        r = get_measure(s, measure_id)
+    if r is None:
+        return None
+    e = html.escape
+    meta = [e(x) for x in (r.issuer, r.published and f"发布于{r.published}", r.region) if x]
+    units = "<br>".join(e(line) for line in units_sentence(r).split("\n   "))
+    return _page(r.citation, (
+        f"<h1>{e(r.document_label)}</h1><p class=\"meta\">{' · '.join(meta)}</p>"
+        f"<h2>{e(r.article)}{('　' + e(r.item_heading)) if r.item_heading else ''}</h2>"
+        f"<p class=\"meta\">{e(wording.ARTICLE_PAGE_NOTE)}</p><blockquote>{e(r.text)}</blockquote>"
+        f"<p>有效期：{e(validity_sentence(r, dt.date.today()))}</p><p>{units}</p>"))
 
 
 def _offline_text() -> str:
@@ -146,6 +180,21 @@ class WidgetInput(InputChannel):
             collector = CollectingOutputChannel()
             await answer_or_apologise(on_new_message, UserMessage(text, collector, sender_id, input_channel=self.name()))
             return response.json(collector.messages + await self._handoff_marker(sender_id))
+
+        @bp.route("/measure/<measure_id:int>", methods=["GET"])
+        async def measure_page(request: Request, measure_id: int) -> HTTPResponse:
+            # the source link of a measure whose document has no URL of its own
+            if not 0 < measure_id < 2**31:
+                return response.html(_page("没有这条措施", "<p>没有这条措施。</p>"), status=404, headers=PAGE_HEADERS)
+            try:
+                body = await asyncio.to_thread(_measure_html, measure_id)
+            except Exception:
+                logger.exception("widget: measure page %s", measure_id)
+                return response.html(_page("暂时无法显示", "<p>暂时无法显示原文，请稍后再试。</p>"), status=503,
+                                     headers=PAGE_HEADERS)
+            if body is None:
+                return response.html(_page("没有这条措施", "<p>没有这条措施。</p>"), status=404, headers=PAGE_HEADERS)
+            return response.html(body, headers=PAGE_HEADERS)
 
         @bp.route("/replies", methods=["POST"])
         async def replies(request: Request) -> HTTPResponse:

@@ -91,7 +91,8 @@
     }
     var bubble = document.createElement("div");
     bubble.className = "pa-bubble";
-    textNode(bubble, item.text || "");
+    if (item.cards && item.cards.items && item.cards.items.length) { renderCards(bubble, item.text || "", item.cards); }
+    else { textNode(bubble, item.text || ""); }
     li.appendChild(bubble);
     if (item.key) { li.appendChild(voteRow(item)); }
     if (item.buttons && item.buttons.length) {
@@ -110,6 +111,82 @@
     }
     log.insertBefore(li, typing.parentNode === log ? typing : null);
     return li;
+  }
+
+  // ---- one measure per card -------------------------------------------------------------
+  // The text answer (what REST and WeChat show) stays the frame: its head, notes and hints are kept
+  // as text; each numbered item is drawn as its card. A line of the item the card does not show (a
+  // size limit, the kinds of enterprise named) stays on the card as a note, so nothing is lost.
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    e.className = cls;
+    if (text) { e.textContent = text; }
+    return e;
+  }
+  function safeUrl(u) {
+    if (typeof u !== "string") { return null; }
+    if (u.charAt(0) === "/" && u.charAt(1) !== "/") { return SERVER.replace(/\/$/, "") + u; }
+    return /^https?:\/\//i.test(u) ? u : null;
+  }
+  function covered(c, line) {
+    var t = line.trim();
+    return t === "可获得：" + c.amount || t === "有效期：" + c.validity.text || t === "出处：" + c.article ||
+      t === "出处：" + c.citation || (c.units || []).indexOf(t) >= 0;
+  }
+  function cardNode(c, notes) {
+    var card = el("div", "pa-card");
+    card.setAttribute("data-measure", String(c.id));
+    var head = el("div", "pa-card-head");
+    head.appendChild(el("span", "pa-card-num", String(c.number)));
+    head.appendChild(el("span", "pa-card-title", c.title));
+    var badge = el("span", "pa-badge pa-badge-" + c.validity.state, c.validity.badge);
+    badge.title = c.validity.text;
+    head.appendChild(badge);
+    card.appendChild(head);
+    card.appendChild(el("p", "pa-card-sentence", c.sentence));
+    if (c.amount) { card.appendChild(el("p", "pa-card-amount", "可获得：" + c.amount)); }
+    notes.forEach(function (n) { card.appendChild(el("p", "pa-card-note", n.trim())); });
+    card.appendChild(el("p", "pa-card-validity", "有效期：" + c.validity.text));
+    if (c.units && c.units.length) { card.appendChild(el("p", "pa-card-units", c.units.join("\n"))); }
+    var url = safeUrl(c.source && c.source.url);
+    if (url) {
+      var a = el("a", "pa-card-source", c.source.label + " · " + c.article);
+      a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
+      card.appendChild(a);
+    } else {
+      card.appendChild(el("p", "pa-card-source", c.article));
+    }
+    return card;
+  }
+  function renderCards(bubble, text, cards) {
+    var byNumber = {};
+    cards.items.forEach(function (c) { byNumber[c.number] = c; });
+    var blocks = [];
+    text.split("\n").forEach(function (line) {
+      var m = /^(\d+)\. /.exec(line);
+      var last = blocks[blocks.length - 1];
+      if (m && byNumber[m[1]]) { blocks.push({ card: byNumber[m[1]], notes: [] }); return; }
+      if (last && last.card && /^\s{2,}/.test(line)) { if (!covered(last.card, line)) { last.notes.push(line); } return; }
+      if (!last || last.card) { last = { lines: [] }; blocks.push(last); }
+      last.lines.push(line);
+    });
+    if (blocks.filter(function (b) { return b.card; }).length !== cards.items.length) { textNode(bubble, text); return; }
+    var docs = {};
+    cards.items.forEach(function (c) { docs[c.document] = true; });
+    var several = Object.keys(docs).length > 1;
+    var lastDoc = null;
+    bubble.classList.add("pa-has-cards");
+    blocks.forEach(function (b) {
+      if (b.card) {
+        if (several && b.card.document !== lastDoc) { bubble.appendChild(el("div", "pa-doc", b.card.document)); }
+        lastDoc = b.card.document;
+        bubble.appendChild(cardNode(b.card, b.notes));
+      } else {
+        var p = el("div", "pa-text");
+        textNode(p, b.lines.join("\n"));
+        bubble.appendChild(p);
+      }
+    });
   }
 
   function voteRow(item) {
@@ -228,12 +305,17 @@
       job.item.pending = false;
       job.node.classList.remove("pa-pending");
       setTyping(false);
-      var texts = replies.filter(function (r) { return r.text || (r.buttons && r.buttons.length); });
-      replies.forEach(function (r) { if (r.custom && r.custom.handoff) { startHandoff(r.custom.handoff); } });
+      var texts = [];
+      replies.forEach(function (r) {
+        if (r.custom && r.custom.handoff) { startHandoff(r.custom.handoff); }
+        else if (r.custom && r.custom.cards && texts.length) { texts[texts.length - 1].cards = r.custom.cards; }
+        else if (r.text || (r.buttons && r.buttons.length)) { texts.push({ text: r.text || "", buttons: r.buttons || [] }); }
+      });
       if (!texts.length) { texts = [{ text: "（没有收到回复，可以换个说法再问，或回复“转人工”。）" }]; }
       var first = null;
       texts.forEach(function (r, i) {
         var item = { from: "bot", text: r.text || "", buttons: r.buttons || [] };
+        if (r.cards) { item.cards = r.cards; }
         if (i === texts.length - 1) {
           if (LIST_RE.test(texts.map(function (t) { return t.text || ""; }).join("\n"))) {
             // measures listed: the next steps, after any profile question's own answers
