@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import service
+from bot import chat
 from bot.channels.webwidget import _measure_html
 
 
@@ -15,7 +15,7 @@ def _db(db_url, monkeypatch):
 
 
 def test_cards_follow_the_listed_items():
-    r = service.find({"district": "增城区", "size": "小微企业"}, "增城区小微企业有什么贷款贴息")
+    r = chat.find({"district": "增城区", "size": "小微企业"}, "增城区小微企业有什么贷款贴息")
     items = r.cards["items"]
     assert [c["number"] for c in items] == [1, 2, 3] and [c["id"] for c in items] == r.slots["shown_measures"]
     for c in items:
@@ -29,18 +29,18 @@ def test_cards_follow_the_listed_items():
 
 
 def test_no_cards_when_nothing_is_listed_or_only_near_misses():
-    assert service.find({"district": "增城区"}, "增城区有什么火星移民补贴").cards is None
-    assert service.find({"district": "海淀区"}, "有什么补贴").cards is None
+    assert chat.find({"district": "增城区"}, "增城区有什么火星移民补贴").cards is None
+    assert chat.find({"district": "海淀区"}, "有什么补贴").cards is None
 
 
 def test_more_pages_number_their_cards_on():
-    first = service.find({"district": "增城区"}, "贷款贴息")
-    more = service.more({"district": "增城区"}, "贷款贴息", 3, first.slots["shown_measures"])
+    first = chat.find({"district": "增城区"}, "贷款贴息")
+    more = chat.more({"district": "增城区"}, "贷款贴息", 3, first.slots["shown_measures"])
     assert first.messages[0].count("\n1. ") + first.messages[0].count("\n3. ") == 2 and "更多" in first.messages[0]
     assert [c["number"] for c in more.cards["items"]][:1] == [4]
 
 
 def test_article_page_escapes_and_says_the_text_is_ours():
-    page = _measure_html(service.find({"district": "天河区"}, "开办企业").cards["items"][0]["id"])
+    page = _measure_html(chat.find({"district": "天河区"}, "开办企业").cards["items"][0]["id"])
     assert "原文未附网址" in page and "<blockquote>" in page and "<script" not in page
     assert _measure_html(10**9) is None

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from bot.inbox import Inbox
-from tests.test_widget_browser import (ask, bot_texts, browser, free_port, lists_measures, open_fresh_widget,
+from tests.servers import free_port
+from tests.test_widget_browser import (ask, bot_texts, browser, lists_measures, open_fresh_widget,  # noqa: F401
                                        wait_for)  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
