@@ -8,7 +8,7 @@ bash scripts/setup.sh
 PY=.venv/bin/python
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=3
 
-PG_TESTS="tests/test_query.py tests/test_build_and_cli.py tests/test_answer.py tests/test_chat.py"
+PG_TESTS="tests/test_query.py tests/test_build_and_cli.py tests/test_answer.py tests/test_chat.py tests/test_inbox.py"
 run_postgres_tests() {
   # the database tests again, on a real PostgreSQL server from Debian's packages
   source scripts/postgres.sh
