@@ -15,7 +15,8 @@ wait for each other instead of failing. Tables are created on first use.
 Every change is also a row in ``handoff_events`` (an autoincrement id): the console's
 live view is "events after id N" (server-sent events, resumable with Last-Event-ID) and
 the widget's reply fetch is "agent replies to my tickets after id N". One indexed
-query per poll, ~0.2 ms on SQLite.
+query per poll: with 1,000 tickets on SQLite, events_after 1.7 ms, replies_for 3.5 ms,
+open_ticket_of 3.0 ms (session, query and ORM; measured with the test suite busy on the other core).
 
 Times are stored in UTC and shown in China Standard Time (+08:00), the zone 12345
 work orders are kept in.

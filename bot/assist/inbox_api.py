@@ -19,7 +19,7 @@ Routes (under ``/api/``, so the console's token guards them like every other API
 Why SSE and not WebSocket: the push goes one way (server → agent); EventSource reconnects
 by itself and resends Last-Event-ID, so an agent whose network blips misses nothing.
 Tickets are opened by another process (the action server), so each stream polls the
-inbox's event table: one indexed query a second per open console (~0.2 ms on SQLite),
+inbox's event table: one indexed query a second per open console (~2 ms on SQLite, bot/inbox.py),
 and at once when this console itself changed something.
 """
 from __future__ import annotations
