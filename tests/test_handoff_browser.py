@@ -156,7 +156,8 @@ def test_one_card_per_measure_with_badge_amount_lead_unit_and_source(browser, co
     # the long document title once for the answer, not on every card
     assert bubble.text.count("增城区坚决打赢新冠肺炎疫情防控阻击战") == 1
     # the text around the items stays (the hints), and no item line is shown twice
-    assert "回复“更多”看下一页" in bubble.text and bubble.text.count("可获得：50%") == 1
+    assert "找到" in bubble.text and "看全文" in bubble.text  # the head and the follow-up hint
+    assert bubble.text.count("可获得：50%") == 1
 
 
 def test_a_document_without_a_url_links_to_the_articles_full_text(browser, console, assistant):  # noqa: F811
