@@ -81,13 +81,13 @@ def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(brows
 
     # "转人工" by its button: a plain sentence, not the agent's summary
     next(b for b in answer.find_elements("css selector", ".pa-quick") if b.text == "转人工").click()
-    said = wait_for(lambda: next((t for t in bot_texts(browser) if "已转给人工坐席" in t), None), driver=browser)
+    said = wait_for(lambda: next((t for t in bot_texts(browser) if "已转给人工坐席" in t), None), 120, browser)
     assert "12345" in said and "摘要" not in said
 
     # the ticket appears in the console without a reload
     browser.switch_to.window(agent_tab)
     item = wait_for(lambda: next((li for li in browser.find_elements("css selector", "#tickets li")
-                                  if "贷款贴息" in li.text), None), 20)
+                                  if "贷款贴息" in li.text), None), 45)
     assert "待接单" in item.text
     item.click()
     wait_for(lambda: "增城区" in browser.find_element("id", "t-summary").text, 10)
@@ -102,15 +102,15 @@ def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(brows
     # the reply reaches the enterprise in the same widget conversation
     browser.switch_to.window(widget_tab)
     reply = wait_for(lambda: next((e.text for e in browser.find_elements("css selector", ".pa-agent .pa-bubble")), None),
-                     20, browser)
+                     45, browser)
     assert reply == "您好，我是12345坐席，贴息申请材料我稍后发您。"
     assert "人工坐席" in browser.find_element("css selector", ".pa-agent .pa-who").text
 
     # while the ticket is open, what the enterprise writes goes to the agent
     ask(browser, "好的，我的电话是020-12345678")
-    wait_for(lambda: any("已转给人工坐席（工单" in t for t in bot_texts(browser)[-1:]), 20, browser)
+    wait_for(lambda: any("已转给人工坐席（工单" in t for t in bot_texts(browser)[-1:]), 45, browser)
     browser.switch_to.window(agent_tab)
-    wait_for(lambda: "020-12345678" in browser.find_element("id", "t-conv").text, 20)
+    wait_for(lambda: "020-12345678" in browser.find_element("id", "t-conv").text, 45)
 
     # closing: the outcome is recorded, the enterprise is told, the bot answers again
     browser.find_element("id", "t-close").click()
@@ -118,7 +118,7 @@ def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(brows
     [t] = [t for t in Inbox(assistant.inbox_url).tickets("all") if t["sender"] == sender]
     assert t["status"] == "closed" and t["outcome"] == "已解答"
     browser.switch_to.window(widget_tab)
-    wait_for(lambda: any("结束本次服务" in x for x in bot_texts(browser)), 20, browser)
+    wait_for(lambda: any("结束本次服务" in x for x in bot_texts(browser)), 45, browser)
 
 
 def test_offline_banner_gives_the_hotline_after_a_few_retries(browser, console):  # noqa: F811
