@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import db
 from bot.cards import measure_cards
-from bot.answer import (answer_text, handoff_summary, measure_detail, profile_line,
+from bot.answer import (answer_text, measure_detail, profile_line,
                         units_sentence, validity_sentence)
 from bot import wording
 from bot.lexicon import find_terms, load_lexicon
@@ -301,14 +301,6 @@ def change_profile(slots: Dict[str, object], question: str, said: str = "") -> R
         if p.unknown.get(slot):
             reply.slots[slot] = UNSPECIFIED
     return reply
-
-
-def handoff(slots: Dict[str, object], question: str, shown: Sequence[int]) -> Reply:
-    p = profile_from_slots(slots)
-    results = [r for r in (_load(int(i)) for i in list(shown)[:5]) if r]
-    hotline = load_lexicon().hotline_info(p.district) if p.district else None
-    summary = handoff_summary(p, question, results, hotline)
-    return Reply([wording.handing_off(hotline), wording.handoff_summary_line(summary)])
 
 
 def apology(region: Optional[str] = None) -> str:

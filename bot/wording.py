@@ -28,10 +28,6 @@ def apology(hotline: Optional[dict]) -> str:
     return f"抱歉，系统暂时查不到政策数据，请稍后再试，或拨打{hotline_phrase(hotline)}咨询。"
 
 
-def handing_off(hotline: Optional[dict]) -> str:
-    return f"正在为您转人工。也可直接拨打{hotline_phrase(hotline)}。"
-
-
 _MARKUP = re.compile(r"<[^>]{0,200}>|[<>]|&(?:[a-zA-Z]+|#\d+);")
 
 
@@ -155,8 +151,6 @@ def pick_within(n_shown: int) -> str:
     return f"目前列出了{n_shown}条，请说第1到第{n_shown}条中的一条。"
 
 
-def handoff_summary_line(summary: str) -> str:
-    return f"【转人工摘要】{summary}"
 MEASURE_GONE = "这条措施已不在数据库中（可能刚更新过），请重新查询。"
 
 
