@@ -311,7 +311,8 @@ def measures_from_outline(outline: Outline, known: Set[str], item_kind: Optional
             text = CLEANERS["pdf_spacing"](text)
         heading, body = first_sentence(text)
         named = [a for a in ancestors if a.heading and not GENERIC_HEADING.match(a.heading)]
-        if not heading:
+        if not heading or (not body and len(heading) >= 15):
+            # no heading sentence, or the item is one sentence ("第二条 对…给予返还。"): all of it is text
             heading, body = (named[-1].heading if named else ""), text
         clauses = split_clauses(body, known)
         if not clauses:
@@ -445,7 +446,8 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
         raise IngestError(str(path), lines[0].no if lines else 1,
                           f"no items{form} recognised (the text has: {found}); a policy document lists its measures "
                           "as numbered items (一、 / （一） / 1. / 第一条 / 一是)")
-    facts = read_facts(outline, body_lines)
+    published = _date(entry.get("published"), manifest, file, "published")
+    facts = read_facts(outline, body_lines, published)
 
     regions = [region]
     if header.get("适用区域"):
@@ -462,7 +464,6 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
             raise IngestError(str(path), facts.validity.line,
                               f"text says valid until {from_text}, manifest says {valid_until}: fix the manifest")
         valid_until = from_text
-    published = _date(entry.get("published"), manifest, file, "published")
 
     for pm in measures:
         own = measure_period_end(pm.text, published.year if published else None)

@@ -79,7 +79,7 @@ KIND_EXAMPLE = {"chapter": "第一章", "part": "第一节", "article": "第一�
 
 #: headings of sections that frame a document rather than offer anything (reported as skipped)
 FRAMING = re.compile(r"^(工作目标|总体目标|主要目标|发展目标|目标任务|指导思想|总体要求|总体思路|基本原则|工作原则|"
-                     r"保障措施|组织保障|保障机制|组织实施|实施保障|工作要求|工作步骤|实施步骤|进度安排|附则|其他|其它)$")
+                     r"保障措施|组织保障|保障机制|组织实施|实施保障|工作要求|工作步骤|实施步骤|进度安排|总则|附则|其他|其它)$")
 #: headings that only say "here come the tasks": left out of the section name shown with a measure
 GENERIC_HEADING = re.compile(r"^(主要任务|重点任务|工作任务|主要措施|具体措施|政策措施|工作措施|重点工作|主要内容)$")
 ATTACHMENT = re.compile(r"^\s*附\s*件\s*[\d一二三四五六七八九十]*\s*([:：∶]|$)")
@@ -102,7 +102,7 @@ class Block:
     parts: List[str] = field(default_factory=list)
     children: List["Block"] = field(default_factory=list)
     parent: Optional["Block"] = None
-    closed: bool = False  # ended by an attribution or a paragraph after a blank line
+    closed: str = ""  # "attribution" ("(…牵头)" ends it) or "paragraph" (text after it is not its own)
 
     @property
     def text(self) -> str:
@@ -363,14 +363,17 @@ def build_outline(lines: Sequence[Line], known: Set[str] = frozenset(), item_kin
             cur = stack[-1] if len(stack) > 1 else None
             if cur is None:
                 (outside if root.children else preamble).append(ln)
+            elif FIELD.match(t) and cur.closed != "paragraph":
+                cur.parts.append(f"({t})")  # "牵头单位：区人社局" on a line of its own: an attribution
+                cur.closed = "attribution"
             elif cur.closed or is_signature(t):
-                cur.closed = True
+                cur.closed = "paragraph"
                 outside.append(ln)
             elif blank and (cur.has_body or cur.children):
-                cur.closed = True  # a paragraph after a blank line, after an item that has its text
+                cur.closed = "paragraph"  # a paragraph after a blank line, after an item that has its text
                 outside.append(ln)
             elif ends_with_attribution(cur.text, known) and not cur.children:
-                cur.closed = True  # "(…牵头)" ends an item: what follows is not part of it
+                cur.closed = "attribution"  # "(…牵头)" ends an item: what follows is not part of it
                 outside.append(ln)
             else:
                 cur.parts.append(t)
@@ -456,7 +459,9 @@ CONTACT = re.compile(r"[^。]*(请径向|请向|请与|联系|咨询)[^。]*?(�
 LABELLED = re.compile(r"(发布时间|发表时间|成文日期|发文日期|印发日期|信息来源|发布机构|发文机关|文号|发文字号)\s*[:：]\s*(\S+)")
 
 
-def read_facts(outline: Outline, lines: Sequence[Line]) -> DocumentFacts:
+def read_facts(outline: Outline, lines: Sequence[Line], published: Optional[dt.date] = None) -> DocumentFacts:
+    """``published``: the date a person confirmed (the manifest's), used for "有效期N年" when the
+    text prints no date of its own."""
     facts = DocumentFacts()
     head = outline.preamble
     tail = outline.outside
@@ -487,11 +492,12 @@ def read_facts(outline: Outline, lines: Sequence[Line]) -> DocumentFacts:
         for ln in tail[-3:]:
             if SIGNATURE.match(ln.text.strip()) and looks_like_unit(ln.text.strip()[1:-1]):
                 facts.issuer = ln.text.strip()[1:-1]
+    facts.published = facts.published or published
     titles = [ln.text.strip() for ln in head if 6 <= len(ln.text.strip()) <= 80 and TITLE_END.search(ln.text.strip())
               and not re.search(r"[:：,，]$|^(当前位置|您现在的位置)", ln.text.strip())]
     if titles:
         facts.title = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", titles[-1])
-    facts.validity = read_validity(list(head) + [ln for ln in tail], facts.published)
+    facts.validity = read_validity(lines, facts.published)
     for ln in list(head) + list(tail):
         m = CONTACT.search(ln.text)
         if m:
