@@ -24,14 +24,17 @@ def _session(url: Optional[str]) -> Session:
 def cmd_build(args) -> int:
     from bot.build import build
     from bot.ingest import IngestError
+    warnings: List[str] = []
     try:
-        counts = build(args.database_url)
+        counts = build(args.database_url, warnings=warnings)
     except IngestError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         print("the previous database was left untouched", file=sys.stderr)
         return 2
     print(json.dumps(counts, ensure_ascii=False) if args.json else
           f"built: {counts['documents']} documents, {counts['measures']} measures, {counts['units']} units")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0
 
 

@@ -55,9 +55,17 @@ class ContactsUnreadable(IngestError):
         self.file, self.line, self.message = str(path), 0, message
 
 
-def build(url: Optional[str] = None, seeds_dir: Path = SEEDS_DIR) -> Dict[str, int]:
+def build(url: Optional[str] = None, seeds_dir: Path = SEEDS_DIR, warnings: Optional[List[str]] = None) -> Dict[str, int]:
+    """``warnings``, when given, receives what a person should look at ("file:line: message"),
+    so that a build is never silently wrong (the CLI prints them)."""
     lex = load_lexicon()
     docs = parse_all(seeds_dir, lex)
+    if warnings is not None:
+        for d in docs:
+            warnings.extend(f"{d.file}:{f.line}: {f.message}" for f in d.warnings())
+            if lex.hotline(d.regions[0]) is None:
+                warnings.append(f"{d.file}: no 12345 hotline on record for {d.regions[0]} or above it in "
+                                "bot/lexicon.yml: its answers carry no hotline fallback")
     url = db.database_url(url)
     path = db.sqlite_path(url)
     if path is not None:
@@ -154,9 +162,12 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
         doc_region = lex.canonical_region(meta["region"])
         document = db.Document(
             key=d.key, file=d.file, sha256=d.sha256, title=meta["title"], title_note=meta.get("title_note"),
-            issuer=meta.get("issuer"), region=doc_region, doc_number=meta.get("doc_number"),
-            published=_as_date(meta.get("published")), valid_until=d.valid_until,
-            validity_text=meta.get("validity_text") or d.header.get("有效期至"), source_url=meta.get("source_url"),
+            # what the manifest leaves out, the text itself may state (read by bot/documents/outline.py)
+            issuer=meta.get("issuer") or d.facts.issuer, region=doc_region,
+            doc_number=meta.get("doc_number") or d.facts.doc_number,
+            published=_as_date(meta.get("published")) or d.facts.published, valid_until=d.valid_until,
+            validity_text=meta.get("validity_text") or d.header.get("有效期至") or (
+                d.facts.validity.sentence if d.facts.validity else None), source_url=meta.get("source_url"),
             contact_text=contact.get("text"), header_sizes=",".join(d.sizes) or None,
             header_regions=d.header.get("适用区域"),
         )

@@ -154,3 +154,18 @@ def test_cli_add_without_accept_prints_the_report_and_how_to_accept(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bot", "add", str(bad)], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
     assert out.returncode == 2 and "empty" in out.stderr
+
+
+def test_a_build_by_hand_is_not_silent_either(tmp_path, seeds):
+    """`make db` after a hand edit: the note and the missing hotline come out as warnings."""
+    from bot.build import build
+    (seeds / "009_hand.txt").write_text(CITY, encoding="utf-8")
+    manifest = yaml.safe_load((seeds / "manifest.yml").read_text(encoding="utf-8"))
+    manifest["documents"].append({"file": "009_hand.txt", "title": "手工添加", "region": "湖北省"})
+    (seeds / "manifest.yml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    warnings = []
+    counts = build(f"sqlite:///{tmp_path / 'm.db'}", seeds_dir=seeds, warnings=warnings)
+    assert counts["documents"] == 6
+    assert any(w.startswith("009_hand.txt:9:") and "不再单独列出" in w for w in warnings)
+    assert any("009_hand.txt" in w and "no 12345 hotline" in w for w in warnings)
+    assert not any(w.startswith("00" + k) for w in warnings for k in "01234")  # the seeds read cleanly
