@@ -239,6 +239,20 @@ def test_docx_with_typed_and_automatic_numbering_and_a_table(tmp_path):
     assert any(a.raw == "50%" for a in d.measures[0].amounts)
 
 
+def test_docx_automatic_numbering_is_read_as_typed_numbering(tmp_path):
+    """Word's "List Number" puts "1." in the list definition, not in the paragraph's text."""
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_paragraph("某区稳岗措施")
+    document.add_paragraph("减免租金。对承租国有物业的企业减免3个月租金。（区国资局牵头）", style="List Number")
+    document.add_paragraph("稳岗补贴。对不裁员的企业按每人300元给予补贴。（区人社局牵头）", style="List Number")
+    buf = io.BytesIO()
+    document.save(buf)
+    d = parse(tmp_path, "015_list.docx", buf.getvalue())
+    assert [(m.item_number, m.item_heading, m.lead_units) for m in d.measures] == [
+        ("1.", "减免租金", ["区国资局"]), ("2.", "稳岗补贴", ["区人社局"])]
+
+
 def make_pdf(lines, text_layer=True) -> bytes:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont

@@ -151,9 +151,9 @@ def match_marker(text: str) -> Optional[Tuple[MarkerKind, int, str, str]]:
 # ---------------------------------------------------------------- units
 #: how the name of an organisation ends (局, 委, 办, 中心, 公司, 银行, 法院, 管委会 …)
 UNIT_SUFFIX = re.compile(r"(局|委|办|署|厅|处|科|室|所|站|队|院|庭|部|部门|单位|机构|中心|公司|集团|银行|支行|分行|"
-                         r"会|委员会|管委会|工委|党委|政府|镇|乡|街|街道|镇街|社区|海关|组|学校|医院|园区)$")
+                         r"会|委员会|管委会|工委|党委|政府|镇|乡|街|街道|镇街|社区|海关|组|专班|指挥部|学校|医院|园区)$")
 #: words an organisation's name never contains but a note does ("以下政策措施均需…", "不再单独列出")
-NOT_A_UNIT = re.compile(r"均需|需要|应当|应按|负责|落实|按照|根据|单独|列出|以下|以上|不再|其中|分别|确保|加强|推进|"
+NOT_A_UNIT = re.compile(r"均需|需要|应当|应按|负责|落实|按照|根据|单独|列出|以下|以上|不再|其中|分别|确保|"
                         r"[。;；:：!?！？\d]")
 
 

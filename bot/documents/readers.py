@@ -261,8 +261,11 @@ class _Numbering:
     def prefix(self, p) -> str:
         if not self.levels:
             return ""
-        pPr = p._p.pPr
-        numPr = pPr.numPr if pPr is not None else None
+        numPr = _num_pr(p._p.pPr)
+        style = p.style
+        while numPr is None and style is not None:  # "List Number": the numbering is the style's
+            numPr = _num_pr(style.element.pPr)
+            style = style.base_style
         if numPr is None or numPr.numId is None:
             return ""
         num_id, ilvl = str(numPr.numId.val), int(numPr.ilvl.val) if numPr.ilvl is not None else 0
@@ -285,6 +288,10 @@ class _Numbering:
             return ""
         self.rendered += 1
         return re.sub(r"%(\d)", render, text)
+
+
+def _num_pr(pPr):
+    return pPr.numPr if pPr is not None else None
 
 
 def _cn_numeral(n: int) -> str:
