@@ -65,6 +65,8 @@ class ParsedMeasure:
     validity_source: str = "document"
     amounts: List[Amount] = field(default_factory=list)
     kind: str = "enterprise"  # enterprise / government (classify_measure)
+    # what an attribution said besides unit names ("以下政策措施均需…"): shown in the review, never as a unit
+    notes: List[str] = field(default_factory=list)
     # tags: kind -> {value: stated?}
     tags: Dict[str, Dict[str, bool]] = field(default_factory=dict)
 
@@ -332,7 +334,7 @@ def measures_from_outline(outline: Outline, known: Set[str], item_kind: Optional
                 section_number=section_number, section_heading=section_heading, item_number=leaf.label,
                 item_heading=heading, clause_no=i, text=clause.text, line=leaf.line, lead_units=att.lead,
                 responsible_units=att.responsible, deadline_text=att.deadline_text,
-                deadline=parse_deadline(att.deadline_text or "")))
+                deadline=parse_deadline(att.deadline_text or ""), notes=list(att.notes)))
     for heading, n in skipped.items():
         findings.append(Finding("info", 0, f"section '{heading}' ({n} item(s)) frames the document: not read as measures"))
     if len(kinds) > 1:

@@ -334,7 +334,9 @@ def render_html(rv: Review) -> str:
             amounts = ", ".join(f"{e(a.raw)} <small>{e(KIND_NAMES.get(a.kind, a.kind))}</small>" for a in m.amounts)
             rows.append(
                 f"<tr><td><b>{e(m.item_number)}</b> {e(m.item_heading)} <small>({m.clause_no})</small>"
-                f"<p>{e(m.text)}</p><p>units: {units or '—'}<br>amounts: {amounts or '—'}<br>"
+                f"<p>{e(m.text)}</p><p>units: {units or '—'}<br>"
+                + "".join(f"<mark>note, not a unit:</mark> {e(n)}<br>" for n in m.notes)
+                + f"amounts: {amounts or '—'}<br>"
                 f"deadline: {e(m.deadline_text or '—')}; valid until: {m.valid_until or '—'} ({e(m.validity_source)}); "
                 f"{'<mark>government-only</mark>' if m.kind == 'government' else 'usable by enterprises'}</p></td>"
                 f"<td><pre>{e(chr(10).join(f'{ln.no:4d}  {ln.text}' for ln in src))}</pre></td></tr>")
