@@ -222,6 +222,21 @@ def test_html_page_article_body_without_navigation(tmp_path):
     assert d.source_format == "html"
 
 
+def test_html_page_without_a_known_container_in_gb2312(tmp_path):
+    """An older site: no article container we know, labelled gb2312; the body is the block with
+    the most text that is not links, and the page is decoded as declared."""
+    links = "".join(f"<a href='/{i}'>栏目链接第{i}个政务公开专栏</a>" for i in range(30))
+    page = ("<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'></head><body>"
+            f"<div class='menu'>{links}</div><table><tr><td class='wz'>"
+            "<p>一、减免租金。对承租区属国有物业的中小企业，减免3个月租金，具体由区国资局组织实施。（区国资局牵头）</p>"
+            "<p>二、稳岗补贴。对不裁员的企业按每人300元给予补贴，所需资金由区财政安排。（区人社局牵头）</p>"
+            "</td></tr></table></body></html>")
+    d = parse(tmp_path, "016_old.html", page.encode("gb18030"))
+    assert [(m.item_number, m.lead_units) for m in d.measures] == [("一、", ["区国资局"]), ("二、", ["区人社局"])]
+    assert "栏目链接" not in d.text
+    assert any("density" in f.message for f in d.findings)
+
+
 def test_docx_with_typed_and_automatic_numbering_and_a_table(tmp_path):
     docx = pytest.importorskip("docx")
     document = docx.Document()
