@@ -322,12 +322,10 @@ def read_pdf(data: bytes) -> SourceText:
                 pages += 1
                 text = page.extract_text() or ""
                 lines.extend(ln for ln in text.split("\n") if not PAGE_NUMBER.match(ln))
-    except (PDFSyntaxError, ValueError, KeyError, TypeError) as e:
-        raise ReadError(f"not a readable PDF: {type(e).__name__}: {e}")
-    except Exception as e:  # pdfminer raises many kinds for damaged files
-        if type(e).__name__.startswith(("PDF", "PSE", "PdfminerException")):
-            raise ReadError(f"not a readable PDF: {type(e).__name__}: {e}")
-        raise
+    except PDFSyntaxError as e:
+        raise ReadError(f"not a readable PDF: {e}")
+    except Exception as e:  # pdfminer raises many kinds (PSEOF, KeyError, TypeError …) for damaged files
+        raise ReadError(f"not a readable PDF (damaged or encrypted): {type(e).__name__}: {str(e)[:200]}")
     text = "\n".join(lines)
     if _cjk(text) < 20:
         raise ReadError(f"the PDF has no text layer ({pages} page(s), {_cjk(text)} Chinese characters found): "
