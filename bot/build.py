@@ -152,9 +152,11 @@ def _write(session: Session, docs: List[ParsedDocument], lex: Lexicon) -> Dict[s
             units[key] = u
         return units[key]
 
-    # Measures and their rows are written with one bulk insert per table, ids assigned here: the
-    # ORM's add + flush per measure made a build of 200 synthetic documents cost 305 ms a document
-    # against 178 ms for 50 (bench/ingest_bench.py), growing with the session.
+    # Measures and their rows are written with one bulk insert per table, ids assigned here: with the
+    # ORM's add + flush per measure a build cost 178 / 305 / 320 ms a document for 50 / 200 / 1,000
+    # synthetic documents, growing with the session; now 1,000 documents (43,000 measures) take
+    # 151 s, 151 ms a document against 180 at 200 (bench/ingest_bench.py). What is left is mostly
+    # jieba segmenting the terms and sentences.
     next_id = session.execute(select(func.coalesce(func.max(db.Measure.id), 0))).scalar_one() + 1
     n_measures = 0
     measure_rows: List[dict] = []

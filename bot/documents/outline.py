@@ -15,8 +15,10 @@ name built silently with every unit dropped (issue 12). Here:
   (see :func:`looks_like_unit`), anything else is a note, reported and never read out;
 * metadata for a person to confirm: document number, issuer, date, title, validity sentence.
 
-Measured on the five seeds: 215 measures, the same as the five layouts gave (see
-tests/test_outline.py and ``python -m bot.documents.compare``); parsing all five takes ~0.1 s.
+Measured on the five seeds: 215 measures, 347 unit mentions and 36 amounts, every field the same
+as the five per-document layouts it replaces gave (tests/test_outline.py against
+tests/data/seed_measures_5layouts.json). Reading and parsing cost 12–35 ms a document
+(bench/ingest_bench.py, 50 to 1,000 documents).
 """
 from __future__ import annotations
 
