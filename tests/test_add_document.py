@@ -169,3 +169,16 @@ def test_a_build_by_hand_is_not_silent_either(tmp_path, seeds):
     assert any(w.startswith("009_hand.txt:9:") and "不再单独列出" in w for w in warnings)
     assert any("009_hand.txt" in w and "no 12345 hotline" in w for w in warnings)
     assert not any(w.startswith("00" + k) for w in warnings for k in "01234")  # the seeds read cleanly
+
+
+def test_a_web_page_gets_its_title_and_date_from_its_meta_tags(tmp_path, seeds):
+    page = ("<html><head><meta charset='utf-8'><meta name='ArticleTitle' content='黄埔区稳岗十条'>"
+            "<meta name='PubDate' content='2023-05-06 10:00'><meta name='ContentSource' content='广州市黄埔区人力资源和社会保障局'>"
+            "</head><body><nav><a href='/'>首页</a></nav><div id='zoom'>"
+            "<p>一、稳岗返还。对不裁员的企业返还上年度失业保险费的50%，由区人社局统一办理。（区人社局牵头）</p>"
+            "<p>二、招工补贴。对新招用本地劳动力的企业按每人500元给予补贴。（区人社局牵头）</p></div></body></html>")
+    rv = review(tmp_path, seeds, "page.html", page)
+    assert not rv.errors
+    assert rv.entry["title"] == "黄埔区稳岗十条" and rv.entry["published"] == "2023-05-06"
+    assert rv.entry["issuer"] == "广州市黄埔区人力资源和社会保障局" and rv.entry["region"] == "黄埔区"
+    assert rv.entry["file"].endswith(".html") and len(rv.doc.measures) == 2

@@ -153,6 +153,13 @@ def review_file(source: Path, region: Optional[str] = None, seeds_dir: Path = SE
             from bot.documents.outline import Line, build_outline, read_facts
             lines = [Line(i + 1, t) for i, t in enumerate(text.split("\n"))]
             facts = read_facts(build_outline(lines), lines)
+            # what the page or the Word file says about itself, where the text does not (<meta
+            # name="ArticleTitle">, PubDate, ContentSource; DOCX core properties)
+            facts.title = facts.title or src.meta.get("title")
+            facts.issuer = facts.issuer or src.meta.get("issuer")
+            if not facts.published and src.meta.get("published"):
+                m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", src.meta["published"])
+                facts.published = dt.date(*map(int, m.groups())) if m else None
             region_guess = lex.canonical_region(region) if region else guess_region(lex, facts.issuer, facts.title)
             entry = draft_entry(file_name, facts, region_guess or region, overrides or {})
             if facts.title is None:
