@@ -164,6 +164,14 @@ def test_a_number_out_of_sequence_is_text_not_an_item():
     assert "不是第5项" in outline.leaves()[0].text
 
 
+def test_points_restart_in_every_item_and_a_wrapped_line_is_not_a_point():
+    lines = [Line(1, "1.供电保障。"), Line(2, "一是新建变电站。"), Line(3, "二是改造线路，对企业"),
+             Line(4, "2.供水保障。对企业用水给予保障，"), Line(5, "三是这一行是上一行的续行。")]
+    outline = build_outline(lines)
+    assert [b.label for b in outline.leaves()] == ["1.一是", "1.二是", "2."]
+    assert "三是这一行是上一行的续行" in outline.leaves()[-1].text
+
+
 @pytest.mark.parametrize("name, unit", [("区发改局", True), ("人民银行增城支行", True), ("各镇街", True),
                                         ("区总工会", True), ("各园区管委会", True), ("区法院", True),
                                         ("以下政策措施均需各县区人民政府", False), ("不再单独列出", False),

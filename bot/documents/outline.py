@@ -345,7 +345,10 @@ def build_outline(lines: Sequence[Line], known: Set[str] = frozenset(), item_kin
             if on_stack is not None:
                 accepted = number == stack[on_stack].number + 1
             else:
-                accepted = number == 1 or (number == last_seen.get(kind.name, 0) + 1 and len(stack) > 1)
+                # numbering may run on across parents (1.–6. under (一), 7. under (二)), except
+                # 一是/二是, which restart in every item: a wrapped line starting "三是" is text
+                accepted = number == 1 or (kind.name != "ordinal" and len(stack) > 1
+                                           and number == last_seen.get(kind.name, 0) + 1)
                 if item_kind and kind.name != item_kind and item_kind in [b.kind for b in stack]:
                     accepted = False  # the override: nothing is numbered below the item form
             if accepted:
