@@ -302,6 +302,14 @@ def measures_from_outline(outline: Outline, known: Set[str], item_kind: Optional
     kinds: Dict[str, int] = {}
     skipped: Dict[str, int] = {}
     items = [b for b in outline.blocks() if b.kind == item_kind] if item_kind else outline.leaves()
+    # numbering that restarts under each article or section ("第五条 … (一) (二)", "第六条 … (一)") is
+    # cited with its parent: "第五条(一)"
+    starts: Dict[str, int] = {}
+    for b in items:
+        if b.number == 1 and b.kind != "ordinal":  # 一是 carries its parent already
+            starts[b.kind] = starts.get(b.kind, 0) + 1
+    label_of = {id(b): (b.parent.label + b.label if starts.get(b.kind, 0) > 1 and b.parent is not None
+                        and b.parent.kind != "root" else b.label) for b in items}
     for leaf in items:
         ancestors = leaf.ancestors()
         framing = next((a.heading for a in ancestors + [leaf] if FRAMING.match(a.heading)), None)
@@ -331,7 +339,7 @@ def measures_from_outline(outline: Outline, known: Set[str], item_kind: Optional
                 findings.append(Finding("warning", leaf.line, f"item {leaf.label}: '{note}' in its attribution does "
                                         "not look like a unit name: kept as a note, never read out as a unit"))
             measures.append(ParsedMeasure(
-                section_number=section_number, section_heading=section_heading, item_number=leaf.label,
+                section_number=section_number, section_heading=section_heading, item_number=label_of[id(leaf)],
                 item_heading=heading, clause_no=i, text=clause.text, line=leaf.line, lead_units=att.lead,
                 responsible_units=att.responsible, deadline_text=att.deadline_text,
                 deadline=parse_deadline(att.deadline_text or ""), notes=list(att.notes)))

@@ -147,6 +147,15 @@ POINTS_WITH_LABELLED_LINES = """关于做好稳就业工作的通知
 """
 
 
+def test_items_numbered_again_under_each_article_are_cited_with_it(tmp_path):
+    doc = ("某区促进投资办法\n第一条 投资奖励。\n（一）对新落户的企业，按实际投资额的1%给予奖励。\n"
+           "（二）对增资扩产的企业，按新增投资额的2%给予奖励。\n第二条 用地保障。\n"
+           "（一）对重点项目优先安排用地指标，由区规划和自然资源局办理。\n")
+    d = parse(tmp_path, "017_articles.txt", doc)
+    assert [m.item_number for m in d.measures] == ["第一条(一)", "第一条(二)", "第二条(一)"]
+    assert d.measures[2].item_heading == "用地保障"
+
+
 def test_nested_numbering_labelled_unit_lines_and_ordinal_points(tmp_path):
     d = parse(tmp_path, "007_points.txt", POINTS_WITH_LABELLED_LINES)
     by = {m.item_number: m for m in d.measures}
