@@ -55,12 +55,13 @@ def cmd_add(args) -> int:
               f"{rv.pending_dir() / 'entry.yml'}), then run this command again", file=sys.stderr)
         return 1
     if not args.accept:
-        again = f"python -m bot add {args.file}" + (f" --region {args.region}" if args.region else "") + " --accept"
+        again = (f"python -m bot add {args.file}" + (f" --region {args.region}" if args.region else "")
+                 + (f" --review-dir {args.review_dir}" if args.review_dir else "") + " --accept")
         print(f"\nnothing is live yet. Confirm the entry above (edit {rv.pending_dir() / 'entry.yml'} if needed), "
               f"then: {again}")
         return 0
     try:
-        done = accept(rv, database_url=args.database_url, retrain=not args.no_retrain, **kw)
+        done = accept(rv, database_url=args.database_url, retrain=not args.no_retrain)
     except Exception as exc:  # the build failed: seeds/ restored, the previous database intact
         print(f"not added: {exc}", file=sys.stderr)
         return 2

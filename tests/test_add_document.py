@@ -123,7 +123,7 @@ def test_accept_puts_it_live_and_the_entry_a_person_corrected_is_used(tmp_path, 
     rv = review(tmp_path, seeds, "city.txt", CITY)
     assert rv.key == "005" and rv.entry["source_url"] == "http://example.invalid/policy.html"
     db = tmp_path / "live.db"
-    done = accept(rv, seeds_dir=seeds, database_url=f"sqlite:///{db}", retrain=False, review_dir=tmp_path / "review")
+    done = accept(rv, seeds_dir=seeds, database_url=f"sqlite:///{db}", retrain=False)
     assert done.counts["documents"] == 6
     manifest = yaml.safe_load((seeds / "manifest.yml").read_text(encoding="utf-8"))
     assert manifest["documents"][-1]["doc_number"] == "穗埔府办〔2022〕7号"
@@ -148,7 +148,7 @@ def test_cli_add_without_accept_prints_the_report_and_how_to_accept(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "nothing is live yet" in out.stdout and "--accept" in out.stdout
     assert (SEEDS_DIR / "manifest.yml").read_bytes() == manifest_before
-    assert (review_dir / "005" / "report.html").is_file()
+    assert (review_dir / "005" / "report.html").is_file() and str(review_dir) in out.stdout
     bad = tmp_path / "empty.txt"
     bad.write_bytes(b"")
     out = subprocess.run([sys.executable, "-m", "bot", "add", str(bad)], capture_output=True, text=True, cwd=ROOT,

@@ -58,13 +58,14 @@ class Review:
     info: List[str] = field(default_factory=list)
     new_units: List[str] = field(default_factory=list)
     build_counts: Dict[str, int] = field(default_factory=dict)
+    review_dir: Path = REVIEW_DIR
 
     @property
     def accepted_ok(self) -> bool:
         return not self.errors and self.doc is not None
 
-    def pending_dir(self, review_dir: Path = REVIEW_DIR) -> Path:
-        return review_dir / self.key
+    def pending_dir(self) -> Path:
+        return self.review_dir / self.key
 
 
 def _sha(data: bytes) -> str:
@@ -118,7 +119,7 @@ def review_file(source: Path, region: Optional[str] = None, seeds_dir: Path = SE
     lex = load_lexicon()
     source = Path(source)
     if not source.is_file():
-        raise Refused(f"{source}: no such file")
+        raise Refused(f"{source}: " + ("a directory, not a file" if source.is_dir() else "no such file"))
     data = source.read_bytes()
     entries = load_manifest(seeds_dir)
     sha = _sha(data)
@@ -164,7 +165,7 @@ def review_file(source: Path, region: Optional[str] = None, seeds_dir: Path = SE
             entry = draft_entry(file_name, facts, region_guess or region, overrides or {})
             if facts.title is None:
                 entry["title_note"] = "原文未印标题：请填写据正文拟写的标题"
-        rv = Review(source=source, key=key, entry=entry)
+        rv = Review(source=source, key=key, entry=entry, review_dir=review_dir)
         _check_entry(rv, lex, region)
         if not rv.errors:
             try:
@@ -358,7 +359,7 @@ def render_html(rv: Review) -> str:
 
 
 def _write_pending(rv: Review, data: bytes, sha: str, review_dir: Path) -> None:
-    d = rv.pending_dir(review_dir)
+    d = rv.pending_dir()
     d.mkdir(parents=True, exist_ok=True)
     (d / "source.sha256").write_text(sha + "\n")
     (d / rv.entry["file"]).write_bytes(data)
@@ -378,8 +379,8 @@ class Accepted:
     steps: List[str]
 
 
-def accept(rv: Review, seeds_dir: Path = SEEDS_DIR, database_url: Optional[str] = None, retrain: bool = True,
-           review_dir: Path = REVIEW_DIR) -> Accepted:
+def accept(rv: Review, seeds_dir: Path = SEEDS_DIR, database_url: Optional[str] = None,
+           retrain: bool = True) -> Accepted:
     """Put a reviewed document live. Only called when the review refused nothing."""
     if not rv.accepted_ok:
         raise Refused("the review refused this document: " + "; ".join(rv.errors))
@@ -399,7 +400,7 @@ def accept(rv: Review, seeds_dir: Path = SEEDS_DIR, database_url: Optional[str] 
              f"live database rebuilt: {counts['documents']} documents, {counts['measures']} measures "
              "(a running assistant reconnects to it by itself: no restart for the new measures)"]
     changed, retrained = _refresh_vocabulary(retrain, steps)
-    shutil.rmtree(rv.pending_dir(review_dir), ignore_errors=True)
+    shutil.rmtree(rv.pending_dir(), ignore_errors=True)
     return Accepted(target, counts, changed, retrained, steps)
 
 
