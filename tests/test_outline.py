@@ -16,7 +16,7 @@ import yaml
 from bot.documents.outline import Line, build_outline, looks_like_unit, read_attribution
 from bot.documents.readers import ReadError, read_source
 from bot.ingest import SEEDS_DIR, IngestError, parse_all, parse_document
-from bot.textnorm import fold_radicals
+from bot.documents.radicals import fold_radicals
 
 DATA = Path(__file__).with_name("data")
 

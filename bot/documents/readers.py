@@ -6,7 +6,7 @@ parts (python-docx); a PDF's text is positioned glyphs (pdfplumber on pdfminer.s
 reader returns plain lines so that one outline parser reads them all.
 
 Text pulled out of PDFs often carries Kangxi radicals and CJK radical-supplement characters
-instead of the ideographs (⼀ for 一, ⾦ for 金, ⻔ for 门): bot.textnorm.fold_radicals repairs
+instead of the ideographs (⼀ for 一, ⾦ for 金, ⻔ for 门): bot.documents.radicals repairs
 both blocks. Older government files are often GBK/GB18030, not UTF-8: detected
 (charset-normalizer) and converted, and the report says so.
 """
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from bot.textnorm import fold_radicals, is_mostly_text
+from bot.documents.radicals import fold_radicals
+from bot.textnorm import is_mostly_text
 
 SUPPORTED = (".txt", ".html", ".htm", ".docx", ".pdf")
 #: a file larger than this is not a policy document (the largest seed is 37 KB of text)
