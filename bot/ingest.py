@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
-from bot.documents.outline import (FRAMING, GENERIC_HEADING, KIND_BY_NAME, KIND_EXAMPLE, Block, DocumentFacts, Line,
+from bot.documents.outline import (FRAMING, GENERIC_HEADING, KIND_EXAMPLE, DocumentFacts, Line,
                                    Outline, build_outline, first_sentence, read_facts, split_clauses)
 from bot.documents.readers import ReadError, read_source
 from bot.lexicon import Lexicon, load_lexicon
