@@ -406,8 +406,8 @@ def accept(rv: Review, seeds_dir: Path = SEEDS_DIR, database_url: Optional[str] 
 
 def _refresh_vocabulary(retrain: bool, steps: List[str]) -> Tuple[bool, bool]:
     """Lexicon artifacts regenerated; the model retrained only when what it is trained from changed."""
-    from bot.generate import generate_all
-    from bot.nlu import model
+    from bot.lexicon_artifacts import generate_all
+    from bot.runtime import model
     generate_all()
     stamp = model.STAMP.read_text().strip() if model.STAMP.exists() else None
     changed = stamp != model.fingerprint()
@@ -416,7 +416,7 @@ def _refresh_vocabulary(retrain: bool, steps: List[str]) -> Tuple[bool, bool]:
         steps.append("vocabulary unchanged: the model is not retrained, nothing to restart")
         return False, False
     if not retrain:
-        steps.append("vocabulary changed: retrain with `python -m bot.nlu.model` (about 4 minutes), then restart "
+        steps.append("vocabulary changed: retrain with `python -m bot.runtime.model` (about 4 minutes), then restart "
                      "the assistant (`make run`) so that it loads the new model")
         return True, False
     model.ensure_model()
