@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run setup db generate test test-postgres bench clean
+.PHONY: run setup db generate add test test-postgres bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -12,6 +12,10 @@ db: setup
 
 generate: setup
 	@$(PY) -m bot lexicon
+
+# make add FILE=policy.docx [REGION=黄埔区] [ACCEPT=1]: review a new document; ACCEPT=1 puts it live (README)
+add: setup
+	@$(PY) -m bot add "$(FILE)" $(if $(REGION),--region "$(REGION)") $(if $(ACCEPT),--accept)
 
 run: db generate
 	@bash scripts/run.sh

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot build | ask | stats | contacts | lexicon``.
+"""Command line: ``python -m bot build | add | ask | stats | contacts | lexicon``.
 
 For agents and for checking what the database holds; the chat assistant uses
 the same functions through the Rasa actions.
@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from sqlalchemy import func, select
@@ -23,14 +24,50 @@ def _session(url: Optional[str]) -> Session:
 def cmd_build(args) -> int:
     from bot.build import build
     from bot.ingest import IngestError
+    warnings: List[str] = []
     try:
-        counts = build(args.database_url)
+        counts = build(args.database_url, warnings=warnings)
     except IngestError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         print("the previous database was left untouched", file=sys.stderr)
         return 2
     print(json.dumps(counts, ensure_ascii=False) if args.json else
           f"built: {counts['documents']} documents, {counts['measures']} measures, {counts['units']} units")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_add(args) -> int:
+    """Review a new document (report, nothing live); with --accept put it live."""
+    from bot.documents.review import Refused, accept, render_text, review_file
+    overrides = {"title": args.title, "issuer": args.issuer}
+    try:
+        kw = {"review_dir": Path(args.review_dir)} if args.review_dir else {}
+        rv = review_file(args.file, region=args.region, overrides=overrides, **kw)
+    except Refused as exc:
+        print(f"not added: {exc}", file=sys.stderr)
+        return 2
+    print(render_text(rv))
+    print(f"report with each measure beside its source lines: {rv.pending_dir() / 'report.html'}")
+    if rv.errors:
+        print("\nnot added: fix what is refused above (the file, or the entry in "
+              f"{rv.pending_dir() / 'entry.yml'}), then run this command again", file=sys.stderr)
+        return 1
+    if not args.accept:
+        again = (f"python -m bot add {args.file}" + (f" --region {args.region}" if args.region else "")
+                 + (f" --review-dir {args.review_dir}" if args.review_dir else "") + " --accept")
+        print(f"\nnothing is live yet. Confirm the entry above (edit {rv.pending_dir() / 'entry.yml'} if needed), "
+              f"then: {again}")
+        return 0
+    try:
+        done = accept(rv, database_url=args.database_url, retrain=not args.no_retrain)
+    except Exception as exc:  # the build failed: seeds/ restored, the previous database intact
+        print(f"not added: {exc}", file=sys.stderr)
+        return 2
+    print("\naccepted:")
+    for step in done.steps:
+        print(f"  - {step}")
     return 0
 
 
@@ -110,6 +147,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     b = sub.add_parser("build", help="rebuild the measures database from seeds/")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_build)
+    ad = sub.add_parser("add", help="add a policy document (.txt/.html/.docx/.pdf): review report first, "
+                                    "--accept puts it live")
+    ad.add_argument("file")
+    ad.add_argument("--region", help="where the measures apply (a region in bot/lexicon.yml); default: read from the text")
+    ad.add_argument("--title", help="the title, when the text prints none or prints it differently")
+    ad.add_argument("--issuer")
+    ad.add_argument("--accept", action="store_true", help="put it live: seeds/, manifest, database, lexicon, model")
+    ad.add_argument("--no-retrain", action="store_true", help="do not retrain the model now; say what to run instead")
+    ad.add_argument("--review-dir", help="where drafts and reports wait for acceptance (default var/review)")
+    ad.set_defaults(func=cmd_add)
     a = sub.add_parser("ask", help="which measures apply, for a question in Chinese")
     a.add_argument("text", nargs="+")
     a.add_argument("--json", action="store_true")

@@ -1,10 +1,13 @@
-"""Parse the seed documents into documents → sections → measures.
+"""Parse policy documents into documents → sections → measures.
 
-Each document's layout is named in ``seeds/manifest.yml``; the parsers below
-know the layouts, not the documents, so a sixth document in a known layout is
-"drop the file, add a manifest entry, rebuild". Parsing never touches the
-database: a document that cannot be parsed raises :class:`IngestError` naming
-the file and line, before anything is written.
+One reader for every layout (bot/documents/outline.py): the numbering hierarchy, headings,
+attributions, deadlines and validity every Chinese government document uses, so a new document
+is "drop the file (.txt, .html, .docx or a text PDF), add a manifest entry, rebuild" — or
+``python -m bot add FILE`` (bot/documents/review.py), which drafts the entry and reports on it.
+``layout:`` in the manifest is an optional override; a name it does not know is an error.
+
+Parsing never touches the database: a document that cannot be parsed raises
+:class:`IngestError` naming the file and line, before anything is written.
 """
 from __future__ import annotations
 
@@ -13,16 +16,17 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
+from bot.documents.outline import (FRAMING, GENERIC_HEADING, KIND_EXAMPLE, DocumentFacts, Line,
+                                   Outline, build_outline, first_sentence, read_facts, split_clauses)
+from bot.documents.readers import ReadError, read_source
 from bot.lexicon import Lexicon, load_lexicon
-from bot.textnorm import CLEANERS, is_mostly_text
+from bot.textnorm import _PINYIN, CLEANERS, to_simplified
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
-
-CN_NUM = "一二三四五六七八九十"
 
 
 class IngestError(Exception):
@@ -61,8 +65,18 @@ class ParsedMeasure:
     validity_source: str = "document"
     amounts: List[Amount] = field(default_factory=list)
     kind: str = "enterprise"  # enterprise / government (classify_measure)
+    # what an attribution said besides unit names ("以下政策措施均需…"): shown in the review, never as a unit
+    notes: List[str] = field(default_factory=list)
     # tags: kind -> {value: stated?}
     tags: Dict[str, Dict[str, bool]] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    """Something a person reviewing the document should see: ``level`` warning or info."""
+    level: str
+    line: int
+    message: str
 
 
 @dataclass
@@ -76,47 +90,19 @@ class ParsedDocument:
     sizes: List[str]
     valid_until: Optional[dt.date]
     measures: List[ParsedMeasure]
+    facts: DocumentFacts = field(default_factory=DocumentFacts)
+    findings: List[Finding] = field(default_factory=list)
+    cleaners: List[str] = field(default_factory=list)
+    source_format: str = "txt"
+    item_kinds: Dict[str, int] = field(default_factory=dict)  # numbering form → items found
+    lines: List[Line] = field(default_factory=list)  # the cleaned text, for the review report
+    text: str = ""
 
-
-@dataclass
-class Line:
-    no: int
-    text: str
+    def warnings(self) -> List[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
 
 
 # ---------------------------------------------------------------- helpers
-def cn_to_int(s: str) -> int:
-    """一 → 1, 十二 → 12, 三十二 → 32 (item numbers only go that far)."""
-    if s.isdigit():
-        return int(s)
-    digits = {c: i + 1 for i, c in enumerate(CN_NUM[:9])}
-    if "十" not in s:
-        return digits[s]
-    tens, _, ones = s.partition("十")
-    return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
-
-
-def first_sentence(text: str) -> Tuple[str, str]:
-    """Split "标题。正文" into (标题, 正文); no full stop → ("", text)."""
-    m = re.match(r"^(.{2,60}?)[。.](?!\d)", text)
-    if m:
-        return m.group(1).strip(), text[m.end():].strip()
-    return "", text.strip()
-
-
-LEAD_PAREN = re.compile(r"\(([^()]{2,120}?)牵头\)")
-UNIT_FIELDS = re.compile(r"\(((?:牵头单位|责任单位)\s*[:∶][^()]*)\)\s*$")
-
-
-def split_units(text: str) -> Tuple[List[str], List[str]]:
-    """"区财政局会同区各相关产业扶持部门" → lead [区财政局], co-units [区各相关…]."""
-    lead, co = text, ""
-    if "会同" in text:
-        lead, _, co = text.partition("会同")
-    clean = lambda xs: [re.sub(r"\s+", "", x).rstrip("等").strip() for x in re.split(r"[、,]", xs) if x.strip()]
-    return clean(lead), clean(co)
-
-
 MONTH_END = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(底|末|(\d{1,2})\s*日)?")
 
 
@@ -259,177 +245,114 @@ def tag_measure(m: ParsedMeasure, doc_regions: Sequence[str], doc_sizes: Sequenc
 
 
 # ---------------------------------------------------------------- layouts
-SECTION_CN = re.compile(r"^\s*([" + CN_NUM + r"]{1,3})、\s*(.+?)\s*$")
-ITEM_CN_PAREN = re.compile(r"^\s*\(([" + CN_NUM + r"]{1,3})\)\s*(.+?)\s*$")
-ITEM_ARABIC = re.compile(r"^\s*(\d{1,3})\.(?!\d)\s*(.+?)\s*$")
-ORDINAL_POINT = re.compile(r"^\s*([" + CN_NUM + r"])是\s*(.+?)\s*$")
-
-
-def _clauses_by_lead_paren(item_text: str) -> List[Tuple[str, List[str], List[str]]]:
-    """Split an item's text at each "(…牵头)": one clause per lead parenthetical."""
-    out = []
-    pos = 0
-    for m in LEAD_PAREN.finditer(item_text):
-        clause = item_text[pos:m.start()].strip()
-        lead, co = split_units(m.group(1))
-        if clause:
-            out.append((clause, lead, co))
-        elif out:  # two parentheticals in a row belong to the same clause
-            out[-1][1].extend(lead)
-            out[-1][2].extend(co)
-        pos = m.end()
-    tail = item_text[pos:].strip()
-    if tail and re.search(r"[" + "\u4e00-\u9fff" + r"]{4}", tail):
-        out.append((tail, [], []))
-    return out
-
-
-def parse_clauses_with_lead_parens(lines: List[Line], file: str) -> List[ParsedMeasure]:
-    """(一)…(三十二) items, each split into clauses closed by "(…牵头)" (增城区 000)."""
-    return _parse_lead_paren_items(lines, file, ITEM_CN_PAREN, number_fmt="({})", sections=True)
-
-
-def parse_numbered_items_with_lead_parens(lines: List[Line], file: str) -> List[ParsedMeasure]:
-    """一、…十、 items each closed by "(…牵头)" (珠海市 004)."""
-    return _parse_lead_paren_items(lines, file, SECTION_CN, number_fmt="{}、", sections=False)
-
-
-def _parse_lead_paren_items(lines, file, item_re, number_fmt, sections) -> List[ParsedMeasure]:
-    measures: List[ParsedMeasure] = []
-    sec_no, sec_heading = "", ""
-    expected = 1
-    for ln in lines:
-        if sections:
-            s = SECTION_CN.match(ln.text)
-            if s and not LEAD_PAREN.search(ln.text):
-                sec_no, sec_heading = s.group(1), s.group(2)
-                continue
-        m = item_re.match(ln.text)
-        if not m or cn_to_int(m.group(1)) != expected or not LEAD_PAREN.search(ln.text):
-            continue
-        expected += 1
-        heading, body = first_sentence(m.group(2))
-        for i, (clause, lead, co) in enumerate(_clauses_by_lead_paren(body), start=1):
-            measures.append(ParsedMeasure(
-                section_number=sec_no, section_heading=sec_heading, item_number=number_fmt.format(m.group(1)),
-                item_heading=heading, clause_no=i, text=clause, line=ln.no, lead_units=lead, responsible_units=co,
-            ))
-    return measures
-
-
-def parse_numbered_tasks(lines: List[Line], file: str) -> List[ParsedMeasure]:
-    """1.…32. tasks under (一)…(五) 工程; the text names no units (天河区 001)."""
-    measures: List[ParsedMeasure] = []
-    sec_no, sec_heading, expected = "", "", 1
-    for ln in lines:
-        s = ITEM_CN_PAREN.match(ln.text)
-        if s:
-            sec_no, sec_heading = f"({s.group(1)})", s.group(2).rstrip("。")
-            continue
-        m = ITEM_ARABIC.match(ln.text)
-        if m and int(m.group(1)) == expected:
-            expected += 1
-            heading, body = first_sentence(m.group(2))
-            measures.append(ParsedMeasure(sec_no, sec_heading, f"{m.group(1)}.", heading, 1, body, ln.no))
-    return measures
-
-
-def parse_numbered_with_unit_fields(lines: List[Line], file: str) -> List[ParsedMeasure]:
-    """1.…54. measures ending "(牵头单位:…;责任单位:…;完成时限:…)", wrapped lines (葛店 002)."""
-    measures: List[ParsedMeasure] = []
-    sec_no, sec_heading, expected = "", "", 1
-    current: Optional[Tuple[Line, str]] = None  # (first line, accumulated text)
-    sub_heading = ""
-
-    def close():
-        nonlocal current
-        if current is None:
-            return
-        first, text = current
-        current = None
-        text = CLEANERS["pdf_spacing"](text)
-        lead: List[str] = []
-        resp: List[str] = []
-        deadline_text = None
-        f = UNIT_FIELDS.search(text)
-        if f:
-            body = text[:f.start()].strip()
-            for part in re.split(r"[;；,，]\s*(?=(?:牵头单位|责任单位|完成时限)\s*[:∶])", f.group(1)):
-                name, value = _field(part)
-                value = value.strip().rstrip(";；,，").strip()
-                if name == "牵头单位":
-                    lead = split_units(value)[0]
-                elif name == "责任单位":
-                    resp = split_units(value)[0]
-                elif name == "完成时限":
-                    deadline_text = value
-        else:
-            body = text
-        num = re.match(r"(\d+)\.", text).group(1)
-        heading, rest = first_sentence(body[len(num) + 1:].strip())
-        pm = ParsedMeasure(sec_no, sec_heading, f"{num}.", heading or sub_heading, 1, rest if heading else body[len(num) + 1:].strip(),
-                           first.no, lead, resp, deadline_text, parse_deadline(deadline_text or ""))
-        pm.section_heading = sec_heading + (f" / {sub_heading}" if sub_heading else "")
-        measures.append(pm)
-
-    for ln in lines:
-        t = ln.text.strip()
-        if not t:
-            continue
-        if t.startswith("附件"):
-            close()
-            break
-        s = SECTION_CN.match(t)
-        if s and len(t) < 40:
-            close()
-            sec_no, sec_heading, sub_heading = s.group(1), s.group(2), ""
-            continue
-        sub = ITEM_CN_PAREN.match(t)
-        if sub and len(t) < 50 and "单位" not in t:
-            close()
-            sub_heading = sub.group(2)
-            continue
-        m = ITEM_ARABIC.match(t)
-        if m and int(m.group(1)) == expected:
-            close()
-            expected += 1
-            current = (ln, t)
-            continue
-        if current is not None:
-            current = (current[0], current[1] + t)
-    close()
-    return measures
-
-
-def _field(part: str) -> Tuple[str, str]:
-    """"牵头单位:经发局" → ("牵头单位", "经发局")."""
-    pieces = re.split(r"\s*[:∶]\s*", part.strip(), maxsplit=1)
-    return pieces[0].strip(), (pieces[1] if len(pieces) > 1 else "")
-
-
-def parse_ordinal_points(lines: List[Line], file: str) -> List[ParsedMeasure]:
-    """"一是/二是/三是" points under "一、" headings (海珠区 003)."""
-    measures: List[ParsedMeasure] = []
-    sec_no, sec_heading = "", ""
-    for ln in lines:
-        s = SECTION_CN.match(ln.text)
-        if s:
-            sec_no, sec_heading = s.group(1), s.group(2)
-            continue
-        m = ORDINAL_POINT.match(ln.text)
-        if m and sec_no:
-            heading, body = first_sentence(m.group(2))
-            measures.append(ParsedMeasure(sec_no, sec_heading, f"{sec_no}、{m.group(1)}是", heading, 1, body, ln.no))
-    return measures
-
-
-LAYOUTS: Dict[str, Callable[[List[Line], str], List[ParsedMeasure]]] = {
-    "clauses_with_lead_parens": parse_clauses_with_lead_parens,
-    "numbered_tasks": parse_numbered_tasks,
-    "numbered_with_unit_fields": parse_numbered_with_unit_fields,
-    "ordinal_points": parse_ordinal_points,
-    "numbered_items_with_lead_parens": parse_numbered_items_with_lead_parens,
+#: ``layout:`` in the manifest: an override naming the numbering form of the items. The old
+#: per-document names stay valid so existing manifests keep their meaning.
+LAYOUTS: Dict[str, Optional[str]] = {
+    "auto": None,
+    "clauses_with_lead_parens": "cn_paren",
+    "numbered_tasks": "arabic",
+    "numbered_with_unit_fields": "arabic",
+    "ordinal_points": "ordinal",
+    "numbered_items_with_lead_parens": "cn",
+    "articles": "article",
+    **{example: kind for kind, example in KIND_EXAMPLE.items()},
+    "(一)": "cn_paren", "(1)": "arabic_paren",
 }
+
+
+def item_kind_of(layout, manifest: str, file: str) -> Optional[str]:
+    if layout in (None, ""):
+        return None
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise IngestError(manifest, 0, f"entry {file}: unknown layout {layout!r}; leave it out (the parser finds the "
+                          f"items itself) or name the items' numbering: {', '.join(sorted(set(LAYOUTS) - {'(一)', '(1)'}))}")
+    return LAYOUTS[layout]
+
+
+#: cleaners in the order they must run (pinyin before width folding: its brackets are full-width)
+CLEANER_ORDER = ("strip_pinyin", "fullwidth", "traditional_to_simplified", "mark_lost_chars", "pdf_spacing")
+_CJK_GAP = re.compile(r"[\u4e00-\u9fff] [\u4e00-\u9fff]")
+
+
+def detect_cleaners(text: str, source_format: str) -> List[str]:
+    """The repairs a text needs, read from the text: pinyin readings after characters (003),
+    traditional characters, '?' for lost characters, spaces inside words from a PDF (002)."""
+    found = ["fullwidth"]
+    if len(_PINYIN.findall(text)) >= 3:
+        found.insert(0, "strip_pinyin")
+    cjk = re.findall(r"[\u4e00-\u9fff]", text)
+    if cjk:
+        sample = "".join(cjk[:20000])
+        changed = sum(1 for a, b in zip(sample, to_simplified(sample)) if a != b)
+        if changed >= max(3, 0.01 * len(sample)):
+            found.append("traditional_to_simplified")
+    if re.search(r"[\u4e00-\u9fff]\?|\?[\u4e00-\u9fff]", text):
+        found.append("mark_lost_chars")
+    lines = max(1, text.count("\n"))
+    if source_format == "pdf" or len(_CJK_GAP.findall(text)) >= max(10, lines / 3):
+        found.append("pdf_spacing")
+    return found
+
+
+def measures_from_outline(outline: Outline, known: Set[str], item_kind: Optional[str], pdf_spacing: bool,
+                          findings: List[Finding]) -> Tuple[List[ParsedMeasure], Dict[str, int]]:
+    """Each item (a leaf of the numbering tree, or a block of the override's form) → one measure per
+    attributed clause. Framing sections are skipped; an item with no text is a warning."""
+    measures: List[ParsedMeasure] = []
+    kinds: Dict[str, int] = {}
+    skipped: Dict[str, int] = {}
+    items = [b for b in outline.blocks() if b.kind == item_kind] if item_kind else outline.leaves()
+    # numbering that restarts under each article or section ("第五条 … (一) (二)", "第六条 … (一)") is
+    # cited with its parent: "第五条(一)"
+    starts: Dict[str, int] = {}
+    for b in items:
+        if b.number == 1 and b.kind != "ordinal":  # 一是 carries its parent already
+            starts[b.kind] = starts.get(b.kind, 0) + 1
+    label_of = {id(b): (b.parent.label + b.label if starts.get(b.kind, 0) > 1 and b.parent is not None
+                        and b.parent.kind != "root" else b.label) for b in items}
+    for leaf in items:
+        ancestors = leaf.ancestors()
+        framing = next((a.heading for a in ancestors + [leaf] if FRAMING.match(a.heading)), None)
+        if framing:
+            skipped[framing] = skipped.get(framing, 0) + 1
+            continue
+        text = leaf.text if not leaf.children else " ".join(b.text for b in [leaf] + leaf.children)
+        if pdf_spacing:
+            text = CLEANERS["pdf_spacing"](text)
+        heading, body = first_sentence(text)
+        named = [a for a in ancestors if a.heading and not GENERIC_HEADING.match(a.heading)]
+        if not heading or (not body and len(heading) >= 15):
+            # no heading sentence, or the item is one sentence ("第二条 对…给予返还。"): all of it is text
+            heading, body = (named[-1].heading if named else ""), text
+        clauses = split_clauses(body, known)
+        if not clauses:
+            findings.append(Finding("warning", leaf.line, f"item {leaf.label} has a heading but no text: "
+                                    f"not a measure ('{text[:30]}')"))
+            continue
+        kinds[leaf.kind] = kinds.get(leaf.kind, 0) + 1
+        top = named[0] if named else None
+        section_number = "" if top is None else (top.numeral if top.kind == "cn" else top.label)
+        section_heading = " / ".join(a.heading for a in named)
+        for i, clause in enumerate(clauses, start=1):
+            att = clause.attribution
+            for note in att.notes:
+                findings.append(Finding("warning", leaf.line, f"item {leaf.label}: '{note}' in its attribution does "
+                                        "not look like a unit name: kept as a note, never read out as a unit"))
+            measures.append(ParsedMeasure(
+                section_number=section_number, section_heading=section_heading, item_number=label_of[id(leaf)],
+                item_heading=heading, clause_no=i, text=clause.text, line=leaf.line, lead_units=att.lead,
+                responsible_units=att.responsible, deadline_text=att.deadline_text,
+                deadline=parse_deadline(att.deadline_text or ""), notes=list(att.notes)))
+    for heading, n in skipped.items():
+        findings.append(Finding("info", 0, f"section '{heading}' ({n} item(s)) frames the document: not read as measures"))
+    if len(kinds) > 1:
+        findings.append(Finding("warning", 0, "items found at more than one numbering level (" + ", ".join(
+            f"{KIND_EXAMPLE[k]} {n}" for k, n in kinds.items()) + "): check that no heading was taken for an item"))
+    for ln in outline.rejected_markers[:10]:
+        findings.append(Finding("info", ln.no, f"'{ln.text.strip()[:12]}…' looks numbered but is out of sequence: "
+                                "read as text"))
+    return measures, kinds
+
 
 
 def parse_pipe_header(lines: List[Line]) -> Tuple[Dict[str, str], List[Line]]:
@@ -472,7 +395,30 @@ def load_manifest(seeds_dir: Path = SEEDS_DIR) -> List[dict]:
     return docs
 
 
-REQUIRED = ("file", "title", "region", "layout")
+REQUIRED = ("file", "title", "region")
+
+
+def known_units(lex: Lexicon, region: str) -> Set[str]:
+    """Unit names the lexicon knows for a region and those above it: always accepted as units."""
+    out: Set[str] = set()
+    for r in lex.ancestors(region):
+        out.update(lex.unit_aliases.get(r, {}))
+    return out
+
+
+def read_text(path: Path, data: bytes, entry_clean: Optional[list], manifest: str, file: str):
+    """The file → cleaned text, the cleaners used and what the reader noted."""
+    try:
+        src = read_source(path, data)
+    except ReadError as e:
+        raise IngestError(str(path), 1, str(e))
+    text = src.text
+    cleaners = list(entry_clean) if entry_clean else detect_cleaners(text, src.format)
+    for name in cleaners:
+        if name not in CLEANERS:
+            raise IngestError(manifest, 0, f"entry {file}: unknown cleaner '{name}' (known: {', '.join(CLEANERS)})")
+        text = CLEANERS[name](text)  # every cleaner keeps the line structure
+    return src, text, cleaners
 
 
 def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexicon] = None) -> ParsedDocument:
@@ -485,33 +431,33 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
     path = seeds_dir / file
     if not path.is_file():
         raise IngestError(str(path), 0, "file named in manifest.yml does not exist")
-    data = path.read_bytes()
-    if not data.strip():
-        raise IngestError(str(path), 1, "file is empty")
-    if not is_mostly_text(data):
-        raise IngestError(str(path), 1, "file is not UTF-8 text (binary or wrong encoding)")
-    if entry["layout"] not in LAYOUTS:
-        raise IngestError(manifest, 0, f"entry {file}: unknown layout '{entry['layout']}' (known: {', '.join(LAYOUTS)})")
+    item_kind = item_kind_of(entry.get("layout"), manifest, file)
     region = lex.canonical_region(entry["region"])
     if not region:
         raise IngestError(manifest, 0, f"entry {file}: region '{entry['region']}' is not in bot/lexicon.yml")
-
-    text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    for name in entry.get("clean") or []:
-        if name not in CLEANERS:
-            raise IngestError(manifest, 0, f"entry {file}: unknown cleaner '{name}'")
-        text = CLEANERS[name](text)  # every cleaner keeps the line structure
+    data = path.read_bytes()
+    src, text, cleaners = read_text(path, data, entry.get("clean"), manifest, file)
+    findings: List[Finding] = [Finding("info", 0, n) for n in src.notes]
     lines = [Line(i + 1, t) for i, t in enumerate(text.split("\n"))]
 
     header: Dict[str, str] = {}
-    if entry.get("header") == "pipe_table":
-        header, lines = parse_pipe_header(lines)
-        if not header:
+    body_lines = lines
+    if entry.get("header") == "pipe_table" or (entry.get("header") is None and lines and lines[0].text.count("|") >= 4):
+        header, body_lines = parse_pipe_header(lines)
+        if not header and entry.get("header") == "pipe_table":
             raise IngestError(str(path), 1, "manifest says the text starts with a '|' table, but none was found")
 
-    measures = LAYOUTS[entry["layout"]](lines, str(path))
+    known = known_units(lex, region)
+    outline = build_outline(body_lines, known, item_kind)
+    measures, kinds = measures_from_outline(outline, known, item_kind, "pdf_spacing" in cleaners, findings)
     if not measures:
-        raise IngestError(str(path), lines[0].no if lines else 1, f"no items recognised for layout '{entry['layout']}'")
+        form = f" numbered {KIND_EXAMPLE[item_kind]} (the manifest's layout)" if item_kind else ""
+        found = ", ".join(sorted({KIND_EXAMPLE[b.kind] for b in outline.blocks()})) or "no numbering at all"
+        raise IngestError(str(path), lines[0].no if lines else 1,
+                          f"no items{form} recognised (the text has: {found}); a policy document lists its measures "
+                          "as numbered items (一、 / （一） / 1. / 第一条 / 一是)")
+    published = _date(entry.get("published"), manifest, file, "published")
+    facts = read_facts(outline, body_lines, published)
 
     regions = [region]
     if header.get("适用区域"):
@@ -522,14 +468,12 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
             doc_sizes.extend(s for s in lex.expand_size(word.strip()) if s not in doc_sizes)
 
     valid_until = _date(entry.get("valid_until"), manifest, file, "valid_until")
-    stated = re.search(r"有效期自.{0,12}?至(\d{4})年(\d{1,2})月(\d{1,2})日", text)
-    if stated:
-        from_text = dt.date(*map(int, stated.groups()))
+    if facts.validity and facts.validity.valid_until:
+        from_text = facts.validity.valid_until
         if valid_until and valid_until != from_text:
-            raise IngestError(str(path), text[:stated.start()].count("\n") + 1,
+            raise IngestError(str(path), facts.validity.line,
                               f"text says valid until {from_text}, manifest says {valid_until}: fix the manifest")
         valid_until = from_text
-    published = _date(entry.get("published"), manifest, file, "published")
 
     for pm in measures:
         own = measure_period_end(pm.text, published.year if published else None)
@@ -545,8 +489,8 @@ def parse_document(entry: dict, seeds_dir: Path = SEEDS_DIR, lex: Optional[Lexic
 
     return ParsedDocument(key=Path(file).stem.split("_")[0], file=file, sha256=hashlib.sha256(data).hexdigest(),
                           meta=entry, regions=regions, header=header, sizes=doc_sizes, valid_until=valid_until,
-                          measures=measures)
-
+                          measures=measures, facts=facts, findings=findings, cleaners=cleaners,
+                          source_format=src.format, item_kinds=kinds, lines=lines, text=text)
 
 def _date(value, manifest: str, file: str, name: str) -> Optional[dt.date]:
     if value in (None, "", "null"):
