@@ -11,7 +11,19 @@ the events of whichever saves second. Here each read-modify-write runs under Red
 tickets are issued one after another exactly as the in-memory store issues them in one
 process. The ticket algorithm, lifetimes and waiting (``LockStore.lock``) are Rasa's own.
 
-Second difference: stock keys never expire. A lock left by an instance that died while
+Second: a waiting turn's ticket is kept alive while it waits. Stock counts a ticket's
+lifetime (``TICKET_LOCK_LIFETIME``) from when it was issued, waiting included, and a waiter
+whose ticket expired in the queue is never served (``now_serving`` falls back to 0, which
+is nobody's ticket) — it waits until the client gives up. That is what happens after an
+instance dies holding a lock: its ticket and the next turn's, issued moments apart, are
+both dropped by the same look at the lock whenever they expire within the waiter's 1 s
+between looks; in the first run of the kill test (tests/test_scaled.py) the next turn of
+such a conversation hung for the client's whole 90 s. Here each waiter renews its own ticket every time it looks
+at the lock, so only the tickets of turns nobody is running any more expire (a dead
+instance's: after ``TICKET_LOCK_LIFETIME`` s), and a waiter that finds its ticket gone
+gets ``LockError`` — the apology — instead of waiting for ever.
+
+Third: stock keys never expire. A lock left by an instance that died while
 holding it stays in Redis for good (its ticket expires after ``TICKET_LOCK_LIFETIME``,
 but only a waiter removes it). Here every write sets the key's TTL to its last ticket's
 expiry, so Redis forgets a dead instance's lock by itself.
@@ -25,7 +37,9 @@ import json
 import time
 from typing import Any, Callable, Optional, Text, Tuple, TypeVar
 
-from rasa.core.lock import TicketLock
+import asyncio
+
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 
 T = TypeVar("T")
@@ -68,13 +82,29 @@ class AtomicRedisLockStore(RedisLockStore):
         except Exception as e:  # the error stock raises: the caller apologises
             raise LockError(f"Error while acquiring lock. Error:\n{e}")
 
-    def update_lock(self, conversation_id: Text) -> None:
-        def drop_expired(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
-            if lock is not None:
-                lock.remove_expired_tickets()
+    async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        """Stock's loop (look, else sleep and look again), renewing our ticket each time."""
+        while True:
+            lock = self._renew(conversation_id, ticket)
+            if lock is None:
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+
+    def _renew(self, conversation_id: Text, ticket_number: int) -> Optional[TicketLock]:
+        """Drop expired tickets, give ours a fresh lifetime; None when ours is gone."""
+        def renew(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], Optional[TicketLock]]:
+            if lock is None:
+                return None, None
+            lock.remove_expired_tickets()
+            for i, t in enumerate(lock.tickets):
+                if t.number == ticket_number:
+                    lock.tickets[i] = Ticket(t.number, time.time() + LOCK_LIFETIME)
+                    return lock, lock
             return lock, None
 
-        self._change(conversation_id, drop_expired)
+        return self._change(conversation_id, renew)
 
     def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
         """Stock: remove the ticket, delete the lock if nobody waits — as one step here."""
@@ -88,5 +118,5 @@ class AtomicRedisLockStore(RedisLockStore):
 
 def _ttl_ms(lock: TicketLock) -> int:
     """Until the last ticket expires (at least a second): then nobody can hold the lock."""
-    last = max((t.expires for t in lock.tickets), default=time.time() + LOCK_LIFETIME)
+    last = max((t.expires for t in lock.tickets), default=time.time())
     return max(1000, int((last - time.time()) * 1000) + 1000)
