@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bench.rasa_bench import SCRIPTS, summarize
-from bot.nlu.servers import free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -147,7 +147,7 @@ def start_stack(args) -> Stack:
 
 # --------------------------------------------------------------------------- talking
 async def say(session, stack: Stack, port: int, sender: str, text: str):
-    from bot.service import apology
+    from bot.chat import apology
 
     t0 = time.perf_counter()
     try:

@@ -16,7 +16,7 @@
 #   PostgreSQL (first free port from 55432): database `tracker` (Rasa's SQL tracker store, no
 #              in-process cache) and `measures` (the measures database, built from seeds/)
 #   Redis (first free port from 56379): db 0 Rasa's lock store, db 1 the WeChat/WeCom duplicate filter
-# Every Rasa instance is `bot.nlu.launch run --endpoints endpoints.scaled.yml`: any instance can
+# Every Rasa instance is `bot.runtime.launch run --endpoints endpoints.scaled.yml`: any instance can
 # take any turn, so the balancer needs no sticky sessions and an instance can die at any time.
 #
 # HAProxy rather than nginx: open-source nginx only notices a dead server when a request to it
@@ -149,10 +149,10 @@ start_piece() {
     redis) start_redis_server ;;
     actions-*)
       i="${name#actions-}"; port="${ACTION_PORTS[$((i - 1))]}"
-      spawn "$name" env $(instance_env) "$PY" -m bot.nlu.launch run actions --port "$port" --actions actions ;;
+      spawn "$name" env $(instance_env) "$PY" -m bot.runtime.launch run actions --port "$port" --actions actions ;;
     rasa-*)
       i="${name#rasa-}"; port="${RASA_PORTS[$((i - 1))]}"
-      spawn "$name" env $(instance_env) "$PY" -m bot.nlu.launch run -m "$SCALED_MODEL" --port "$port" --enable-api \
+      spawn "$name" env $(instance_env) "$PY" -m bot.runtime.launch run -m "$SCALED_MODEL" --port "$port" --enable-api \
         --cors "*" --credentials credentials.yml --endpoints endpoints.scaled.yml ;;
     balancer) write_haproxy_cfg && spawn balancer haproxy -db -f "$HOME_DIR/haproxy.cfg" ;;
     *) say "unknown piece '$name'"; return 1 ;;
@@ -252,7 +252,7 @@ wait_healthy() {
 up() {
   install_haproxy
   "$PY" -m bot lexicon >/dev/null
-  SCALED_MODEL="$("$PY" -m bot.nlu.model)"  # trains only when its inputs changed
+  SCALED_MODEL="$("$PY" -m bot.runtime.model)"  # trains only when its inputs changed
   if [ -f "$STATE" ]; then  # pieces still running from an earlier up keep their secrets
     local v
     for v in RASA_TOKEN RASA_REST_TOKEN WIDGET_SECRET ACTION_SERVER_SECRET; do
@@ -268,7 +268,7 @@ up() {
   DATABASE_URL="$(db_url measures)" "$PY" -m bot build >"$HOME_DIR/log/build.log"
   # the tracker tables once, before several instances would race to create them
   "$PY" - <<PYTHON
-from bot.nlu.tracker_store import GuardedSQLTrackerStore
+from bot.runtime.tracker_store import GuardedSQLTrackerStore
 GuardedSQLTrackerStore(dialect="postgresql", host="127.0.0.1", port=$(cat "$PG_BASE_DIR/port"), db="tracker",
                        username="postgres", password="")
 PYTHON

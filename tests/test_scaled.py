@@ -30,8 +30,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from bot.nlu.servers import free_port
-from tests.servers import MODEL
+from tests.servers import MODEL, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "run-scaled.sh"
@@ -148,7 +147,7 @@ def stack(tmp_path_factory):
 
 
 def apology_text() -> str:
-    from bot.service import apology
+    from bot.chat import apology
 
     return apology()
 
