@@ -18,10 +18,12 @@ in --stack-home), then:
    On 2 cores two instances cannot double throughput: the per-message CPU says what a
    bigger machine would get (docs/deploy.md sizes a cluster from it).
 2. Conversation length. One conversation of --turns turns (the scripts, repeated) on one
-   instance; median latency of turns 1-20, 91-110 and 181-200; and, to see where growth
-   comes from, at turn 20 and at the last turn: the number of events in the tracker, the
-   JSON size of what Rasa ships to the action server, and how long the action server
-   takes for it (the same request replayed).
+   instance; median latency of turns 1-20, 91-110 and 181-200, split into the time the
+   action servers took (HAProxy's server response time of each action call in the turn)
+   and everything else (the channel, the tracker read and write, NLU, policies, building
+   the action request); and at turn 20 and at the last turn: the number of events in the
+   tracker, the JSON size of what Rasa ships to the action server, and how long the
+   action server takes for it (the same request replayed).
 
 Prints a table and writes bench/out/scaled_bench.json. Speed figures only; the behaviour
 is tested in tests/test_scaled.py.
@@ -220,20 +222,44 @@ async def measure_length(stack: Stack, turns: int) -> Dict:
     script = [m for s in SCRIPTS for m in s]
     lat: List[float] = []
     probes: Dict[str, Dict] = {}
+    spans: List[tuple] = []  # (start, end) wall clock of each turn
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         for k in range(turns):
+            t0 = time.time()
             ok, ms = await say(session, stack, port, sender, script[k % len(script)])
+            spans.append((t0, time.time()))
             lat.append(ms)
             if k + 1 in (20, turns):
                 probes[str(k + 1)] = await probe_action_server(session, stack, sender)
-    windows = {}
+    await asyncio.sleep(1.5)  # HAProxy writes a log line when a request ends
+    action_ms = action_time_per_turn(stack, spans)
+    windows, split = {}, {}
     for a, b in ((1, 20), (91, 110), (181, 200)):
         if b <= turns:
             windows[f"{a}-{b}"] = round(statistics.median(lat[a - 1:b]), 1)
+            act = statistics.median(action_ms[a - 1:b])
+            split[f"{a}-{b}"] = {"action_server_ms": round(act, 1),
+                                 "rest_ms": round(statistics.median(x - y for x, y in zip(lat[a - 1:b], action_ms[a - 1:b])), 1)}
     first = windows.get("1-20")
     last = windows.get(f"{turns - 19}-{turns}") or round(statistics.median(lat[-20:]), 1)
-    return {"turns": turns, "median_ms": windows, "last_20_median_ms": last,
+    return {"turns": turns, "median_ms": windows, "split_median_ms": split, "last_20_median_ms": last,
             "last_over_first": round(last / first, 2) if first else None, "probes": probes}
+
+
+def action_time_per_turn(stack: Stack, spans: List[tuple]) -> List[float]:
+    """Time the action servers took in each turn: HAProxy's server response time (Tr) of every
+    action call that started during the turn (one conversation runs, so every call is its own)."""
+    import datetime as dt
+    import re
+
+    line_re = re.compile(r"\[(\d+/\w+/\d+:\d+:\d+:\d+\.\d+)\] actions actions/\S+ (-?\d+)/(-?\d+)/(-?\d+)/(-?\d+)/")
+    calls = []
+    for line in (stack.home / "log" / "balancer.log").read_text(errors="replace").splitlines():
+        m = line_re.search(line)
+        if m:
+            when = dt.datetime.strptime(m.group(1), "%d/%b/%Y:%H:%M:%S.%f")  # HAProxy logs local time
+            calls.append((when.timestamp(), max(0, int(m.group(5)))))
+    return [sum(ms for t, ms in calls if a - 0.01 <= t <= b) for a, b in spans]
 
 
 async def probe_action_server(session, stack: Stack, sender: str) -> Dict:
@@ -295,6 +321,8 @@ def main(argv=None) -> int:
         L = result["length"]
         print(f"\nconversation of {L['turns']} turns on one instance, median ms by turns: {L['median_ms']} "
               f"(last/first x{L['last_over_first']})")
+        for w, d in L["split_median_ms"].items():
+            print(f"  turns {w}: action servers {d['action_server_ms']} ms, everything else {d['rest_ms']} ms")
         for turn, p in L["probes"].items():
             print(f"  at turn {turn}: {p['events']} events, {p['payload_kb']} KB to the action server, "
                   f"which takes {p['action_server_ms']} ms")
