@@ -189,7 +189,9 @@ defaults
     option redispatch 1
     retry-on conn-failure
     option forwardfor
-    default-server inter 1s fall 2 rise 2
+    # health check each second (each 250 ms once one failed), out after 2 failures; and out at
+    # once when a connection to it fails or is cut (a killed instance: no wait for the checks)
+    default-server inter 1s fastinter 250ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
 frontend rasa
     bind 127.0.0.1:$SCALED_PORT
     default_backend rasa
