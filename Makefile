@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run setup db generate add test test-postgres bench clean
+.PHONY: run run-scaled setup db generate add test test-postgres test-scaled bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -20,11 +20,18 @@ add: setup
 run: db generate
 	@bash scripts/run.sh
 
+# several Rasa instances and action servers behind HAProxy, PostgreSQL, Redis (README: Scaling)
+run-scaled: generate
+	@bash scripts/run-scaled.sh
+
 test: setup
 	@bash scripts/test.sh
 
 test-postgres: setup
 	@bash scripts/test.sh --postgres
+
+test-scaled: setup
+	@bash scripts/test.sh --scaled
 
 bench: setup
 	@$(PY) -m bench.query_bench

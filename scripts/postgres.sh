@@ -12,10 +12,15 @@
 # idempotent, silent on success, and print the server log on failure.
 # Meant to be sourced (it defines functions and exports PG_URL); safe under
 # `set -euo pipefail`.
+#
+#   halt_postgres       # stops the server, keeps the cluster: the next start_postgres
+#                       # starts it again on the same port with its data (a restart)
+# PG_BASE_DIR puts the cluster elsewhere; PG_MAX_CONNECTIONS (default 50) for several
+# Rasa instances and action servers, each with its own connection pool.
 
 _PG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_PG_BASE="$_PG_ROOT/var/pg"
-_PG_DB=policy_test
+_PG_BASE="${PG_BASE_DIR:-$_PG_ROOT/var/pg}"  # PG_BASE_DIR: another cluster (scripts/run-scaled.sh)
+_PG_DB="${PG_DB_NAME:-policy_test}"
 _PG_SUPERUSER=postgres
 
 _pg_err() { echo "postgres.sh: $*" >&2; }
@@ -104,6 +109,13 @@ start_postgres() {
   fi
   if _pg_running "$bindir"; then  # already started by an earlier call: reuse it
     port="$(cat "$_PG_BASE/port")"
+  elif [ -f "$_PG_BASE/halted" ] && [ -f "$_PG_BASE/port" ]; then  # halt_postgres: start it again
+    port="$(cat "$_PG_BASE/port")"
+    if ! _pg_as "$bindir/pg_ctl" -D "$(_pg_data)" -l "$(_pg_log)" -o "$(cat "$_PG_BASE/opts")" -w -t 60 start \
+        >/dev/null 2>&1; then
+      _pg_fail "the server did not start again"; return 1
+    fi
+    rm -f "$_PG_BASE/halted"
   else
     stop_postgres || true  # leftovers of a crashed run
     if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
@@ -136,7 +148,8 @@ start_postgres() {
 
     # listen on 127.0.0.1 only, no Unix socket (paths may be too long); throwaway: no durability
     local opts="-c listen_addresses=$host -p $port -c unix_socket_directories='' -c fsync=off"
-    opts="$opts -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+    opts="$opts -c synchronous_commit=off -c full_page_writes=off -c max_connections=${PG_MAX_CONNECTIONS:-50}"
+    echo "$opts" >"$_PG_BASE/opts"
     if ! _pg_as "$bindir/pg_ctl" -D "$data" -l "$log" -o "$opts" -w -t 60 start >/dev/null 2>&1; then
       _pg_fail "the server did not start"; return 1
     fi
@@ -156,6 +169,14 @@ start_postgres() {
       || { _pg_fail "could not create database $_PG_DB"; return 1; }
   fi
   export PG_URL="postgresql+psycopg2://$_PG_SUPERUSER@$host:$port/$_PG_DB"
+}
+
+halt_postgres() {
+  local bindir; bindir="$(_pg_bindir || true)"
+  [ -n "$bindir" ] && [ -f "$(_pg_data)/postmaster.pid" ] || return 0
+  _pg_as "$bindir/pg_ctl" -D "$(_pg_data)" -m fast -w -t 60 stop >/dev/null 2>&1 \
+    || _pg_as "$bindir/pg_ctl" -D "$(_pg_data)" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  touch "$_PG_BASE/halted"
 }
 
 stop_postgres() {

@@ -13,7 +13,7 @@
 # Meant to be sourced; safe under `set -euo pipefail`.
 
 _REDIS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_REDIS_BASE="$_REDIS_ROOT/var/redis"
+_REDIS_BASE="${REDIS_BASE_DIR:-$_REDIS_ROOT/var/redis}"  # REDIS_BASE_DIR: another server (scripts/run-scaled.sh)
 
 _redis_err() { echo "redis.sh: $*" >&2; }
 

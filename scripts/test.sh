@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): every test, on a fresh machine.
 #   --postgres   only the database tests, on a PostgreSQL server started here
-# Without options: the database tests on PostgreSQL, then every test on SQLite.
+#   --scaled     only the scaled stack's tests (two Rasa instances behind HAProxy, PostgreSQL, Redis)
+# Without options: the database tests on PostgreSQL, the scaled stack's tests, then every
+# test on SQLite. NO_POSTGRES=1 / NO_SCALED=1 skip those stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,12 +22,24 @@ run_postgres_tests() {
   return $rc
 }
 
+run_scaled_tests() {
+  # tests/test_scaled.py starts the stack with scripts/run-scaled.sh (its own PostgreSQL, Redis
+  # and HAProxy on free loopback ports) and removes it afterwards. ~4 min on 2 cores, most of it
+  # two Rasa instances loading the model; bounded by `timeout` so a hang cannot eat CI's 90 min.
+  echo "== scaled stack tests (2 Rasa instances + 2 action servers behind HAProxy, PostgreSQL, Redis)"
+  RUN_SCALED_TESTS=1 timeout -k 30 900 $PY -m pytest -q -p no:cacheprovider tests/test_scaled.py
+}
+
 if [ "${1:-}" = "--postgres" ]; then
   run_postgres_tests
   exit $?
 fi
 
 export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1
+if [ "${1:-}" = "--scaled" ]; then  # run-scaled.sh makes the lexicon artifacts and the model itself
+  run_scaled_tests
+  exit $?
+fi
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "== installing Debian's chromium, chromium-driver and CJK fonts for the browser tests"
   if [ "$(id -u)" = 0 ]; then
@@ -43,8 +57,14 @@ $PY -m bot.runtime.model
 if [ -z "${NO_POSTGRES:-}" ]; then
   run_postgres_tests
 fi
+scaled_rc=0
+if [ -z "${NO_SCALED:-}" ]; then
+  run_scaled_tests || scaled_rc=$?
+fi
 echo "== tests (SQLite, the embedded default)"
 source scripts/redis.sh  # a throwaway Redis for the shared duplicate filter's tests (skipped without one)
 start_redis || echo "no Redis server: the Redis tests will be skipped"
 rc=0; $PY -m pytest -q -p no:cacheprovider "$@" || rc=$?
-stop_redis; exit $rc
+stop_redis
+[ "$scaled_rc" = 0 ] || { echo "== the scaled stack tests failed (exit $scaled_rc)"; [ "$rc" != 0 ] || rc=$scaled_rc; }
+exit $rc

@@ -30,6 +30,11 @@ the apology (``bot.channels.rest.answer_or_apologise``), every other one carries
 
 A SQLite tracker file is created readable by its owner only (0600): it holds every
 message of every conversation.
+
+A server database (PostgreSQL) is used with ``pool_pre_ping``: after the database
+restarts, every pooled connection is dead, and without the check each of them would fail
+one turn (one apology per pooled connection) before SQLAlchemy noticed. The check is one
+``SELECT 1`` round trip per checkout (~0.1 ms on loopback).
 """
 from __future__ import annotations
 
@@ -74,6 +79,17 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         private_sqlite_file(kwargs.get("dialect", "sqlite"), kwargs.get("host"), kwargs.get("db", "rasa.db"))
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name != "sqlite":
+            self._check_connections_before_use()
+
+    def _check_connections_before_use(self) -> None:
+        import sqlalchemy as sa
+        from rasa.core.tracker_store import create_engine_kwargs
+
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     @contextlib.contextmanager
     def session_scope(self) -> Generator[Any, None, None]:
