@@ -298,3 +298,33 @@ def test_a_server_started_by_the_launcher_runs_the_sequential_runner_and_the_cac
         "graph_runner": "bot.runtime.graph_runner.SequentialGraphRunner",
         "tracker_store": "bot.runtime.tracker_store.CachedSQLTrackerStore",
     }
+
+
+LONG_CONVERSATION = ["增城区小微企业有什么贷款贴息", "第1条详细说说", "这个找谁", "还有效吗", "那天河区呢", "更多",
+                     "第2条详细说说", "这个找哪个部门", "我们是做餐饮的", "有什么社保补贴", "更多", "第1条详细说说",
+                     "这个还有效吗"]
+
+
+@pytest.mark.slow
+def test_a_session_cut_by_length_answers_exactly_as_one_long_session(tmp_path, monkeypatch, db_url, assistant):
+    """With MAX_SESSION_TURNS=3 a new session starts before every 4th message (slots carried
+    over); the enterprise reads the same replies, turn by turn, as in the shared assistant's
+    one session (limit 30), follow-ups across the cut included; Rasa's own store loads only
+    the latest session, which holds the profile."""
+    from tests.servers import Assistant
+
+    monkeypatch.setenv("MAX_SESSION_TURNS", "3")
+    short = Assistant(tmp_path, db_url)
+    try:
+        sender = f"long-{time.time_ns()}"
+        for n, text in enumerate(LONG_CONVERSATION, 1):
+            assert short.say(sender, text) == assistant.say(sender, text), f"turn {n}: {text}"
+    finally:
+        short.stop()
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    cut = asyncio.run(SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db")).retrieve(sender))
+    whole = asyncio.run(SQLTrackerStore(domain, dialect="sqlite", db=str(assistant.tmp / "tracker.db")).retrieve(sender))
+    assert sum(isinstance(e, UserUttered) for e in cut.events) == (len(LONG_CONVERSATION) % 3 or 3)
+    assert sum(isinstance(e, UserUttered) for e in whole.events) == len(LONG_CONVERSATION)
+    assert cut.current_slot_values() == whole.current_slot_values()
+    assert cut.get_slot("district") and cut.get_slot("shown_measures")

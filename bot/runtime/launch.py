@@ -22,7 +22,11 @@ nodes it needs, in an order planned once instead of for every message.
   hotline (``bot.chat.apology``) instead of nothing (stock logged the error and the
   user got ``[]``); once per turn, however many actions fail.
 
-4. Operating defaults: Rasa binds to ``$RASA_HOST`` (default 127.0.0.1, stock 0.0.0.0)
+4. A session also ends after ``$MAX_SESSION_TURNS`` user messages (default 30), its slots
+carried over, so a months-long WeChat conversation does not make every turn slower
+(bot/runtime/session_length.py).
+
+5. Operating defaults: Rasa binds to ``$RASA_HOST`` (default 127.0.0.1, stock 0.0.0.0)
 and takes its API token from ``$RASA_TOKEN`` when none is on the command line, so the
 token never appears in ``ps``; the action server binds to ``$ACTION_HOST`` (default
 127.0.0.1) and runs actions only for loopback callers, or — when
@@ -216,6 +220,8 @@ def patch_runtime() -> None:
     patch_app_configuration()
     patch_action_failures()
     patch_action_server()
+    from bot.runtime.session_length import patch_session_length
+    patch_session_length()
 
 
 def _has(argv: List[str], *flags: str) -> bool:
