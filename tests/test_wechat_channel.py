@@ -43,6 +43,7 @@ from bot.channels.dedup import InMemoryDedupStore
 from bot.channels.delivery import WeChatCustomerService, WeComAppMessenger
 from bot.channels.wechat import WeChatInput
 from bot.channels.wecom import WeComInput
+from bot.inbox import Inbox
 
 TOKEN = "zcZhuShou2024"
 APPID = "wx5f2c8e7a1b3d4c6e"
@@ -100,6 +101,7 @@ class StubRasa:
 
 # --------------------------------------------------------------------------- servers
 _apps = itertools.count()
+_INBOX_DIR = __import__("tempfile").mkdtemp(prefix="wechat-inbox-")
 
 
 class SanicThread:
@@ -229,6 +231,7 @@ def wechat_channel(safe: bool = False, **kw: Any) -> WeChatInput:
     """A plain-mode account (no AES key) unless `safe`."""
     kw.setdefault("reply_budget_seconds", 1.0)
     kw.setdefault("followup_delay_seconds", 0.0)
+    kw.setdefault("inbox", Inbox(f"sqlite:///{_INBOX_DIR}/inbox-{next(_apps)}.db"))  # no ticket open
     if safe:
         kw.setdefault("encoding_aes_key", AES_KEY)
     return WeChatInput(TOKEN, appid=APPID, **kw)
@@ -901,3 +904,36 @@ async def test_fuzzed_callbacks_never_get_5xx_or_hang(server, http, tmp_path):
     params = {"signature": sign(timestamp, nonce, fz.TOKEN), "timestamp": timestamp, "nonce": nonce}
     async with http.post(srv.url, params=params, data=text_xml(QUESTION).encode()) as resp:
         assert resp.status == 200 and reply_of(await resp.text())["Content"] == echo_answer(QUESTION)
+
+
+async def test_while_a_handoff_ticket_is_open_messages_go_to_the_agent_not_the_bot(serve, http, tmp_path):
+    """转人工 on WeChat: while the ticket is open, what the enterprise writes lands on the ticket
+    (the agent sees it) and the user is told so; other users still get the bot; once the agent
+    closes the ticket, the bot answers again."""
+    inbox = Inbox(f"sqlite:///{tmp_path / 'inbox.db'}")
+    ticket = inbox.open_ticket(sender=OPENID, channel="wechat", question="增城区贷款贴息", profile={},
+                               conversation=[], measures=[], summary="摘要", hotline=None)
+    stub = StubRasa()
+    url = serve(wechat_channel(inbox=inbox), stub)
+    status, body = await post_plain(http, url, text_xml("我的电话是020-12345678"))
+    assert status == 200
+    assert reply_of(body)["Content"] == wording.forwarded_to_agent(ticket["number"])
+    assert stub.calls == []
+    said = [e["text"] for e in inbox.ticket(ticket["id"])["events"] if e["kind"] == "customer"]
+    assert said == ["我的电话是020-12345678"]
+
+    status, body = await post_plain(http, url, text_xml(QUESTION, openid=OTHER_OPENID), openid=OTHER_OPENID)
+    assert reply_of(body)["Content"] == echo_answer(QUESTION)
+
+    inbox.close(ticket["id"], "王坐席", "已解答")
+    status, body = await post_plain(http, url, text_xml(QUESTION))
+    assert reply_of(body)["Content"] == echo_answer(QUESTION)
+    assert [m.sender_id for m in stub.calls] == [OTHER_OPENID, OPENID]
+
+
+async def test_an_unreadable_inbox_leaves_the_bot_answering(serve, http, tmp_path):
+    broken = Inbox(f"sqlite:///{tmp_path / 'no-such-dir' / 'inbox.db'}")
+    stub = StubRasa()
+    url = serve(wechat_channel(inbox=broken), stub)
+    status, body = await post_plain(http, url, text_xml(QUESTION))
+    assert status == 200 and reply_of(body)["Content"] == echo_answer(QUESTION)

@@ -44,6 +44,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from bot import wording
 from bot.channels.dedup import DEFAULT_TTL_SECONDS, DedupStore, InMemoryDedupStore, store_from_settings
 from bot.channels.delivery import MessageSender
+from bot.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +237,10 @@ class WeChatFamilyInput(InputChannel):
         followup_delay_seconds: float = 1.0,
         hold_retries: bool = False,
         timestamp_window_seconds: float = DEFAULT_TIMESTAMP_WINDOW_SECONDS,
+        inbox: Optional[Inbox] = None,
     ) -> None:
         self.token = token
+        self.inbox = inbox or Inbox()
         self.sender = sender
         self.reply_budget_seconds = float(reply_budget_seconds)
         if self.reply_budget_seconds >= 5:
@@ -474,9 +477,15 @@ class WeChatFamilyInput(InputChannel):
 
     async def _answer(self, key: str, message: Any, question: str,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """Run Rasa once for this message and publish the answer."""
+        """Run Rasa once for this message and publish the answer; while the user's handoff
+        ticket is open, the message is the agent's instead (the agent sees it live in the
+        console, and answers through the customer-service message API)."""
         pieces = [wording.apology(None)]
         try:
+            forwarded = await self._to_open_ticket(message.source, question)
+            if forwarded is not None:
+                pieces = [forwarded]
+                return
             collector = CollectingOutputChannel()
             await on_new_message(UserMessage(
                 question, collector, sender_id=message.source,
@@ -490,6 +499,17 @@ class WeChatFamilyInput(InputChannel):
             logger.exception("%s: Rasa failed on a message from %s", self.name(), message.source)
         finally:
             await self.store.publish(key, pieces)
+
+    async def _to_open_ticket(self, user: str, question: str) -> Optional[str]:
+        """The sentence for a message that went to the user's open ticket; None: no open
+        ticket, or the inbox cannot be read (the bot answers, as before there was an inbox).
+        Costs one indexed lookup per message (~3 ms on SQLite)."""
+        try:
+            ticket = await asyncio.to_thread(self.inbox.customer_message, user, question)
+        except Exception:
+            logger.exception("%s: the inbox could not be read", self.name())
+            return None
+        return None if ticket is None else wording.forwarded_to_agent(ticket["number"])
 
     async def _send_rest(self, user: str, pieces: List[str]) -> None:
         if self.followup_delay_seconds > 0:  # let the passive reply arrive first
