@@ -100,6 +100,9 @@ def attach_gold(items: List[Item], session) -> int:
 def ask_assistant(q: str):
     """The first reply as the chat gives it, and whether it reported "not found"."""
     from bot import chat
+    whole = chat.about_documents({}, q)  # what chat.find answers first: a question about a whole document
+    if whole is not None:
+        return [], "\n".join(whole.messages), False, None
     profile, qr, learned = chat._query({}, q)
     reply = chat.compose(q, 0, (), profile, qr, learned)  # what chat.find({}, q) returns
     text = "\n".join(reply.messages)

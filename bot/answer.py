@@ -12,7 +12,7 @@ import datetime as dt
 from typing import List, Optional, Sequence
 
 from bot import wording
-from bot.query import MeasureResult, Profile, QueryResult
+from bot.query import DocumentResult, MeasureResult, Profile, QueryResult
 
 def cn_date(iso: Optional[str]) -> str:
     if not iso:
@@ -100,6 +100,22 @@ def units_sentence(r: MeasureResult) -> str:
     if r.hotline and not has_phone:
         lines.append(wording.no_phone_on_record(r.hotline))
     return "\n   ".join(lines)
+
+
+def documents_answer(kind: str, docs: Sequence[DocumentResult], as_of: dt.date) -> str:
+    """A question about documents as a whole ("这份文件有效期到什么时候", "谁来督办"): one
+    line per document, its validity or the office it names, as printed."""
+    today = f"{as_of.year}年{as_of.month}月{as_of.day}日"
+    lines = []
+    for d in docs:
+        if kind == "validity":
+            until = cn_date(d.valid_until) if d.valid_until else None
+            lines.append(wording.document_validity(d.label, until, d.validity_text, d.expired, today))
+        else:
+            unit = _contact_of(d.contact) if d.contact else None
+            text = shorten(d.contact_text or "", 60) if d.contact_text else None
+            lines.append(wording.document_contact(d.label, unit, text, d.hotline))
+    return "\n".join(lines)
 
 
 def region_note(r: MeasureResult) -> str:

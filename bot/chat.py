@@ -14,11 +14,11 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import db
 from bot.cards import measure_cards
-from bot.answer import (answer_text, measure_detail, profile_line,
+from bot.answer import (answer_text, documents_answer, measure_detail, profile_line,
                         units_sentence, validity_sentence)
 from bot import wording
 from bot.lexicon import find_terms, load_lexicon
-from bot.query import MeasureResult, Profile, find_measures, get_measure
+from bot.query import MeasureResult, Profile, document_question, documents_asked, find_measures, get_measure
 from bot.textnorm import normalize_query
 from bot.profile_reader import read_profile
 
@@ -90,7 +90,30 @@ def _size_slot(sizes: Sequence[str]) -> str:
 def find(slots: Dict[str, object], question: str = "", offset: int = 0, shown: Sequence[int] = ()) -> Reply:
     """The answer to a question, in the turn it is asked: the measures that answer it, then
     at most one optional refinement (a profile question whose answer would change the list)."""
+    if offset == 0 and not shown:
+        whole = about_documents(slots, question)
+        if whole is not None:
+            return whole
     return compose(question, offset, shown, *_query(slots, question, offset))
+
+
+def about_documents(slots: Dict[str, object], question: str) -> Optional[Reply]:
+    """A question about documents as a whole ("增城这份惠企措施有效期到什么时候", "这十项机制
+    最后谁来督办"): each document's validity or the office it names, as printed; None for
+    any other question."""
+    kind = document_question(question)
+    if kind is None:
+        return None
+    read, said = read_profile(slots, question)
+    profile = profile_from_slots(read, said)
+    if profile.unknown.get("district"):
+        return None  # a place we do not cover: the normal answer says so
+    with _session() as s:
+        docs = documents_asked(s, profile, question, _today())
+    if not docs:
+        return None
+    learned = {k: read[k] for k in ("district",) if read.get(k) and not slots.get(k)}
+    return Reply([documents_answer(kind, docs, _today())], learned)
 
 
 def compose(question: str, offset: int, shown: Sequence[int], profile: Profile, qr, learned) -> Reply:
@@ -224,6 +247,9 @@ def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
         # refers to a list there is not.
         if _LIST_REFERENCE.search(normalize_query(text)):
             return Reply([wording.NO_LIST_YET])
+        whole = about_documents(slots or {}, text)
+        if whole is not None:
+            return whole
         profile, qr, learned = _query(slots or {}, text)
         if qr.question_words or qr.region_covered is False or profile.unknown.get("district"):
             return compose(text, 0, (), profile, qr, learned)

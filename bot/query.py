@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import db, retrieve
 from bot.lexicon import Lexicon, load_lexicon
+from bot.textnorm import normalize_query
 
 
 @dataclass
@@ -543,3 +545,69 @@ def _unit_info(unit: dict, contacts: Dict[Tuple[str, str], db.Contact]) -> UnitI
                     aliases=list(unit["aliases"]), generic=unit["generic"],
                     phone=c.phone if c else None, address=c.address if c else None,
                     website=c.website if c else None, source=c.source if c else None)
+
+
+# --------------------------------------------------------------------------- the document as a whole
+#: "这份文件", "这些措施", "这十项机制", "整个方案": the question is about a document, not one clause
+_WHOLE_DOCUMENT = re.compile(r"(这份|这些|整个|这套|这[一二三四五六七八九十几两\d]+[项条])[^，。？！,?!]{0,8}?"
+                             r"(文件|措施|政策|方案|通知|意见|机制|办法|规定)"
+                             r"|(这个|该|本)(文件|方案|通知|意见|办法|规定)|文件.{0,2}(有效期|到期|失效)")
+# (not "这个政策/这项措施": that is one measure, answered from the best matching clause)
+_ASKS_VALIDITY = re.compile(r"有效期|到什么时候|什么时候到期|到期|还有效|有效吗|失效|截止|执行到|管到")
+_ASKS_CONTACT = re.compile(r"哪个部门|哪个单位|哪个机构|谁来|谁负责|谁管|督办|牵头|统筹|设在|反映|找谁|找哪")
+
+
+@dataclass
+class DocumentResult:
+    """One document as a whole: what a question about "这份文件" is answered with."""
+    label: str                       # 《标题》（文号）, or our description "（原文无标题）"
+    region: str
+    valid_until: Optional[str]
+    validity_text: Optional[str]     # the sentence as printed, if any
+    published: Optional[str]
+    contact: Optional[dict]          # the unit the document names for questions, with its contact
+    contact_text: Optional[str]      # the sentence that names it, as printed
+    hotline: Optional[dict]
+    expired: Optional[bool] = None
+
+
+def document_question(text: str) -> Optional[str]:
+    """"validity" or "contact" when the message asks about a document as a whole
+    ("增城这份惠企措施有效期到什么时候", "这十项机制最后谁来督办"), else None."""
+    t = normalize_query(text or "")
+    if not _WHOLE_DOCUMENT.search(t):
+        return None
+    if _ASKS_VALIDITY.search(t):
+        return "validity"
+    if _ASKS_CONTACT.search(t):
+        return "contact"
+    return None
+
+
+def documents_asked(session: Session, profile: Profile, text: str, as_of: Optional[dt.date] = None,
+                    lex: Optional[Lexicon] = None) -> List[DocumentResult]:
+    """The documents a whole-document question refers to: those of the enterprise's region
+    (and the regions above it), narrowed to those whose title shares a word of the question
+    ("流程再造" → 再造政府系统流程); every covered document when neither says which."""
+    lex = lex or load_lexicon()
+    as_of = as_of or dt.date.today()
+    docs = session.execute(select(db.Document).order_by(db.Document.id)).scalars().all()
+    if profile.district:
+        here = set(lex.ancestors(profile.district)) | {profile.district}
+        docs = [d for d in docs if d.region in here or profile.district in lex.ancestors(d.region)]
+    words = [w for w in retrieve.prepare(text, lex, drop=profile.said).words if len(w) >= 2]
+    titled = [d for d in docs if any(w in normalize_query(d.title) for w in words)]
+    docs = titled or docs
+    contacts = _contacts_for(session, [(d.contact_unit.region, d.contact_unit.name) for d in docs if d.contact_unit])
+    out = []
+    for d in docs:
+        unit = _unit_info(_unit_fields(d.contact_unit, "document_contact"), contacts) if d.contact_unit else None
+        number = f"（{d.doc_number}）" if d.doc_number else ""
+        out.append(DocumentResult(
+            label=f"{d.title}（原文无标题）" if d.title_note else f"《{d.title}》{number}", region=d.region,
+            valid_until=d.valid_until.isoformat() if d.valid_until else None,
+            validity_text=d.validity_text if d.validity_text and "未注明" not in d.validity_text else None,
+            published=d.published.isoformat() if d.published else None,
+            contact=asdict(unit) if unit else None, contact_text=d.contact_text, hotline=lex.hotline_info(d.region),
+            expired=None if d.valid_until is None else d.valid_until < as_of))
+    return out

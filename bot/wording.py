@@ -109,6 +109,24 @@ def validity_unstated(published: Optional[str], age: str = "") -> str:
     return f"{where}，是否仍在执行请向下方单位或{HOTLINE_NUMBER}核实"
 
 
+def document_validity(label: str, until: Optional[str], printed: Optional[str], expired: Optional[bool],
+                      today: str) -> str:
+    """A whole document's validity, as printed (``until`` already in 年月日)."""
+    if until:
+        state = f"截至{today}已过期" if expired else "目前仍在有效期内"
+        said = f"（原文：“{printed}”）" if printed else ""
+        return f"{label}：有效期至{until}，{state}{said}。"
+    return f"{label}：原文未注明有效期，是否仍在执行请向{HOTLINE_NUMBER}核实。"
+
+
+def document_contact(label: str, unit: Optional[str], printed: Optional[str], hotline: Optional[dict]) -> str:
+    """The office a whole document names for questions, as printed, or the honest fallback."""
+    if unit:
+        said = f"（原文：“{printed}”）" if printed else ""
+        return f"{label}：文件指明的联系部门是{unit}{said}。"
+    return f"{label}：原文未写明统筹或联系部门，可拨打{hotline_phrase(hotline)}咨询。"
+
+
 def no_phone_on_record(hotline: Optional[dict]) -> str:
     return f"暂无该单位电话记录，可拨打{hotline_phrase(hotline)}转接"
 

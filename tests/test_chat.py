@@ -158,3 +158,28 @@ def test_the_size_buttons_are_lexicon_words_that_together_cover_every_size():
     expanded = [lex.expand_size(word) for word in chat.SIZE_CHOICES]
     assert all(expanded), chat.SIZE_CHOICES
     assert {s for sizes in expanded for s in sizes} == set(lex.sizes)
+
+
+def test_a_question_about_a_whole_document_gets_its_validity_as_printed():
+    r = chat.find({}, "增城这份惠企措施有效期到什么时候")
+    [text] = r.messages
+    assert text.count("\n") == 0 and "增府规〔2020〕1号" in text  # only the region's document
+    assert "有效期至2020年12月31日" in text and "已过期" in text and "原文：“上述措施有效期" in text
+    assert r.slots == {"district": "增城区"}
+    unstated = chat.find({}, "珠海这份流程再造的文件有效期到什么时候").messages[0]
+    assert "原文无标题" in unstated and "《" not in unstated  # a described title is never cited in 《》
+    assert "原文未注明有效期" in unstated and "12345" in unstated and "有效期至" not in unstated
+
+
+def test_a_question_about_who_coordinates_a_document_names_the_office_it_prints():
+    text = chat.find({}, "珠海这十项机制最后谁来督办").messages[0]
+    assert "市政府办公室" in text and "实操督办" in text
+    no_list = chat.lead_unit("增城这些措施执行中遇到问题向哪个部门反映", [], None, {})  # ask_lead_unit, no list yet
+    assert "区发展改革局" in no_list.messages[0] and "径向区发展改革局反映" in no_list.messages[0]
+    assert chat.find({"district": "海珠区"}, "这份文件找哪个部门").messages[0].count("原文未写明统筹或联系部门") == 1
+
+
+def test_one_measure_asked_about_is_not_read_as_the_whole_document():
+    r = chat.find({}, "增城复工这个政策还有效吗")
+    assert "1. " in r.messages[0] and r.slots["shown_measures"]  # the measures about 复工, with their validity
+    assert "已收录：" in chat.find({}, "上海这份文件有效期到什么时候").messages[0]  # not covered, said so
