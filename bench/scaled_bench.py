@@ -267,6 +267,10 @@ async def probe_action_server(session, stack: Stack, sender: str) -> Dict:
     async with session.get(f"http://127.0.0.1:{stack.rasa_ports[0]}/conversations/{sender}/tracker"
                            f"?token={stack.api_token}&include_events=ALL") as r:
         tracker = await r.json(content_type=None)
+    # the API returns every session; Rasa loads and ships only the latest one (session_length.py)
+    events = tracker.get("events") or []
+    start = max((i for i, e in enumerate(events) if e.get("event") == "session_started"), default=0)
+    tracker["events"] = events[start:]
     payload = {"next_action": "action_lead_unit", "sender_id": sender, "tracker": tracker, "domain": {},
                "version": "3.6.21"}
     body = json.dumps(payload)
