@@ -9,6 +9,7 @@ import functools
 import re
 from typing import Dict, List, Optional, Tuple
 
+from bot import regions
 from bot.lexicon import find_terms, load_lexicon
 from bot.textnorm import normalize_query
 
@@ -55,7 +56,8 @@ def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
 
 def unknown_place(text: str) -> Optional[str]:
     """A place the text names that the lexicon does not know ("武汉", "东湖高新区", "深圳南山区"),
-    found by jieba's part-of-speech tagger (``ns``, place name) rather than a list of our own.
+    found by jieba's part-of-speech tagger (``ns``, place name), then by the national list of
+    divisions (bot/regions.py: "顺德", which jieba calls a person's name).
 
     A known region named as well wins ("我在武汉上班，葛店开发区的执照能办吗" asks about 葛店),
     except when the known name is only the tail of the unknown one: "东湖高新区" is not
@@ -73,6 +75,12 @@ def unknown_place(text: str) -> Optional[str]:
             return word + following  # "东湖" + "高新区"
         if not known:
             return word
+    if not known:
+        # a division of the national list the tagger did not call a place ("顺德", "义乌市")
+        named = regions.place_named(t, [(w, f) for w, f in tokens])
+        if named and not lex.canonical_region(named) and not lex.canonical_region(regions.short_form(named)) \
+                and named not in _NOT_A_PLACE:
+            return named
     return None
 
 
