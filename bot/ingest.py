@@ -207,6 +207,52 @@ def extract_amounts(text: str) -> List[Amount]:
 SIZE_MENTION = re.compile(r"(中小微|大中型|中小型|中小|小微|大型|中型|小型|微型)企业|个体工商户|小微贷款")
 
 
+#: "尤其是/特别是 X": X is stressed among the enterprises the clause is for, not the only ones
+EMPHASIS_BEFORE = re.compile(r"(尤其是|特别是|尤其|特别)$")
+#: right after an industry word, the words that make it the clause's audience ("餐饮企业", "农业
+#: 龙头企业", "疫情防控产品生产企业", or at the end of its list: "住宿餐饮、交通运输、批发零售等企业");
+#: "交通物流保障" is no list item, "环保、…税务等重点公共行业领域" no audience
+_AUDIENCE_AFTER = re.compile(r"^(?:[、和及与][^，,。；;：:、等]{1,8}?)*(?:等[^，,。；;：:、]{0,3}?|[^，,。；;：:、等]{0,2}?)"
+                             r"(企业|行业|商户|业户|经营户|经营者|市场主体|龙头|从业|机构)")
+_AUDIENCE_WORD = re.compile(r"(企业|公司|机构|组织|学校|医院|幼儿园|旅行社|景区|酒店|民宿)$")
+
+
+def size_limits(text: str, lex: Lexicon) -> List[str]:
+    """The sizes a clause names as its audience ("中小微企业", "个体工商户", "小微贷款"), not one it
+    only stresses ("企业尤其是中小企业": every enterprise, small ones first)."""
+    out: List[str] = []
+    for hit in SIZE_MENTION.finditer(text):
+        if EMPHASIS_BEFORE.search(text[max(0, hit.start() - 4):hit.start()]):
+            continue
+        word = "小微企业" if hit.group(0) == "小微贷款" else hit.group(0)
+        out.extend(s for s in lex.expand_size(word) if s not in out)
+    return out
+
+
+def industry_limits(text: str, lex: Lexicon) -> List[str]:
+    """The industries a clause is *for*, not every industry it mentions. "对参加境外展会的外贸
+    企业" and "支持疫情防控产品生产企业" limit it; "增加涉农和小微贷款", "工业用地", "文旅市场复苏"
+    only mention one (the clause helps any enterprise), and so does a word after 尤其是.
+    A mention counted as a limit would remove the clause for every other enterprise and tell
+    it "按原文不适用" (bot/query.py filters on these tags); a stressed or passing mention does
+    not. Measured on the five seeds: the clauses with an industry tag went from 94 to 55."""
+    out: List[str] = []
+    for ind in lex.industries.values():
+        for k in ind.keywords:
+            start = text.find(k)
+            while start >= 0:
+                end = start + len(k)
+                stressed = EMPHASIS_BEFORE.search(text[max(0, start - 4):start])
+                audience = _AUDIENCE_WORD.search(k) or _AUDIENCE_AFTER.search(text[end:end + 80])
+                if audience and not stressed:
+                    out.append(ind.name)
+                    break
+                start = text.find(k, end)
+            if out and out[-1] == ind.name:
+                break
+    return out
+
+
 def tag_measure(m: ParsedMeasure, doc_regions: Sequence[str], doc_sizes: Sequence[str], lex: Lexicon) -> None:
     """Attach district, size, industry, topic and qualification tags.
 
@@ -217,21 +263,11 @@ def tag_measure(m: ParsedMeasure, doc_regions: Sequence[str], doc_sizes: Sequenc
     text = m.text
     heading_and_text = f"{m.item_heading}。{text}"
     m.tags["district"] = {r: True for r in doc_regions}
-    sizes: Dict[str, bool] = {}
-    for hit in SIZE_MENTION.finditer(text):
-        word = hit.group(0)
-        if word == "小微贷款":
-            word = "小微企业"
-        for s in lex.expand_size(word):
-            sizes[s] = True
+    sizes: Dict[str, bool] = {s: True for s in size_limits(text, lex)}
     if not sizes:
         sizes = {s: True for s in doc_sizes}
     m.tags["size"] = sizes
-    industries: Dict[str, bool] = {}
-    for ind in lex.industries.values():
-        if any(k in text for k in ind.keywords):
-            industries[ind.name] = True
-    m.tags["industry"] = industries
+    m.tags["industry"] = {name: True for name in industry_limits(text, lex)}
     topics: Dict[str, bool] = {}
     for t in lex.topics.values():
         if any(k in heading_and_text for k in t.keywords):

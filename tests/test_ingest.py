@@ -148,3 +148,43 @@ def test_every_size_word_the_ingest_tags_is_a_size_the_lexicon_knows():
         m = ParsedMeasure("一", "", "（一）", "", 1, f"对{word}给予支持。", 1)
         tag_measure(m, ["增城区"], [], lex)
         assert m.tags["size"] and set(m.tags["size"]) <= set(lex.sizes), word
+
+
+@pytest.mark.parametrize("text, limits", [
+    ("对参加境外展会的外贸企业给予补助", ["外贸"]),
+    ("对未享受上级贴息补贴的省市区农业龙头企业进行贴息补贴", ["农、林、牧、渔业", "农业龙头企业"]),
+    ("指导银行机构对受疫情影响较大的住宿餐饮、交通运输、批发零售、文化旅游等企业不盲目抽贷",
+     ["交通运输、仓储和邮政业", "住宿和餐饮业", "批发和零售业", "文化旅游"]),
+    ("支持疫情防控产品生产企业满负荷生产", ["制造业", "防疫物资"]),
+    # passing mentions: the clause is for every enterprise
+    ("协助有需求的相关企业开立自由贸易(FT)账户,鼓励金融机构化解企业资金周转困难,增加涉农和小微贷款", []),
+    ("工业用地出让一律签订制式监管协议", []),
+    ("将用工保障、交通物流保障、原材料保障等服务企业的好措施延续下去", []),
+    ("推进工程建设、环保、食品安全、税务等重点公共行业领域的信用分级分类监管", []),
+    ("鼓励金融机构积极化解企业尤其是餐饮企业资金周转困难", []),  # stressed, not the only ones
+])
+def test_an_industry_limits_a_clause_only_when_the_clause_is_for_it(text, limits):
+    from bot.ingest import industry_limits
+    from bot.lexicon import load_lexicon
+    assert sorted(industry_limits(text, load_lexicon())) == sorted(limits)
+
+
+@pytest.mark.parametrize("text, sizes", [
+    ("鼓励金融机构积极化解企业尤其是中小企业资金周转困难", []),
+    ("对承租用于线下实体经营的中小微企业减免租金", ["中型", "小型", "微型"]),
+    ("增加涉农和小微贷款", ["小型", "微型"]),
+])
+def test_a_stressed_size_is_no_limit(text, sizes):
+    from bot.ingest import size_limits
+    from bot.lexicon import load_lexicon
+    assert size_limits(text, load_lexicon()) == sizes
+
+
+def test_a_passing_mention_does_not_tell_an_enterprise_the_clause_is_not_for_it(db_url, monkeypatch):
+    """The FT-account clause mentions 涉农 loans in passing: a software company asking about FT
+    accounts gets the clause, not "限定农、林、牧、渔业，按原文不适用"."""
+    from bot import chat
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    r = chat.find({"industry": "信息传输、软件和信息技术服务业"}, "我们想开个FT账户，区里能帮忙吗")
+    text = r.messages[0]
+    assert "自由贸易(FT)账户" in text and "按原文不适用" not in text and r.slots["shown_measures"]
