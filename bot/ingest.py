@@ -214,7 +214,11 @@ EMPHASIS_BEFORE = re.compile(r"(尤其是|特别是|尤其|特别)$")
 #: "交通物流保障" is no list item, "环保、…税务等重点公共行业领域" no audience
 _AUDIENCE_AFTER = re.compile(r"^(?:[、和及与][^，,。；;：:、等]{1,8}?)*(?:等[^，,。；;：:、]{0,3}?|[^，,。；;：:、等]{0,2}?)"
                              r"(企业|行业|商户|业户|经营户|经营者|市场主体|龙头|从业|机构)")
-_AUDIENCE_WORD = re.compile(r"(企业|公司|机构|组织|学校|医院|幼儿园|旅行社|景区|酒店|民宿)$")
+_AUDIENCE_WORD = re.compile(r"(企业|公司|机构)$")
+#: a place or body of a trade ("旅行社", "医院") is the audience when the clause is for it:
+#: "对受疫情影响的旅行社", not "推动公安、民政、医院等政务服务数据上链"
+_INSTITUTION_WORD = re.compile(r"(组织|学校|医院|卫生院|幼儿园|旅行社|景区|酒店|民宿|展馆|市场)$")
+_FOR_BEFORE = re.compile(r"(对|向|为|支持|扶持|帮扶|鼓励|补贴|奖励)[^，,。；;：:、]{0,8}$")
 
 
 def size_limits(text: str, lex: Lexicon) -> List[str]:
@@ -243,7 +247,8 @@ def industry_limits(text: str, lex: Lexicon) -> List[str]:
             while start >= 0:
                 end = start + len(k)
                 stressed = EMPHASIS_BEFORE.search(text[max(0, start - 4):start])
-                audience = _AUDIENCE_WORD.search(k) or _AUDIENCE_AFTER.search(text[end:end + 80])
+                audience = (_AUDIENCE_WORD.search(k) or _AUDIENCE_AFTER.search(text[end:end + 80])
+                            or (_INSTITUTION_WORD.search(k) and _FOR_BEFORE.search(text[max(0, start - 12):start])))
                 if audience and not stressed:
                     out.append(ind.name)
                     break

@@ -67,7 +67,8 @@ def unknown_place(text: str) -> Optional[str]:
     tokens = list(_pos_tokenizer().cut(t, HMM=False))  # HMM tagging of unknown runs: ~4 s per 300 random characters
     known = find_terms(t, lex.region_terms())
     for i, (word, flag) in enumerate(tokens):
-        if not flag.startswith("ns") or lex.canonical_region(word) or word in _NOT_A_PLACE:
+        if not flag.startswith("ns") or lex.canonical_region(word) or word in _NOT_A_PLACE \
+                or not regions.looks_like_place(word):
             continue
         following = tokens[i + 1].word if i + 1 < len(tokens) else ""
         region = lex.canonical_region(following)

@@ -78,6 +78,22 @@ def available() -> bool:
     return bool(_index()[0])
 
 
+#: how a place name ends when it is not on the national list (a town, a village, a zone)
+_PLACE_ENDINGS = ("区", "县", "市", "省", "州", "镇", "乡", "村", "街道", "开发区", "新区", "高新区", "园区")
+
+
+def looks_like_place(word: str) -> bool:
+    """A word jieba tags as a place is taken as one if it starts with a name of the national
+    list (in full or short: "武汉", "上海浦东") or it ends like a place on a stem of two characters or more
+    ("中关村", "东湖高新区"): "上市" (to go public) is no city."""
+    full, short = _index()
+    if not full:
+        return True  # no list to check against: trust the tagger, as before there was one
+    if any(word[:n] in full or word[:n] in short for n in range(2, len(word) + 1)):
+        return True  # "武汉", "上海浦东"
+    return any(word.endswith(e) and len(word) - len(e) >= 2 for e in _PLACE_ENDINGS)
+
+
 def place_named(text: str, tokens: List[Tuple[str, str]]) -> Optional[str]:
     """The first division ``text`` names, as the text says it ("顺德区", "义乌"), or None.
     ``tokens``: jieba's (word, part of speech) for ``text``, in order."""
