@@ -157,6 +157,9 @@ class ActionChangeProfile(Action):
         return "action_change_profile"
 
     async def run(self, dispatcher, tracker, domain):
+        if not tracker.latest_message.get("entities") and not chat.gives_profile(_text(tracker)):
+            # read as a profile answer but says nothing of one ("😀😀😀"): as an unplaced message
+            return await ActionFallbackSearch().run(dispatcher, tracker, domain)
         question = tracker.get_slot("last_question") or ""
         events = await _run(dispatcher, tracker, chat.change_profile, _slots(tracker), question)
         return events + [SlotSet("last_question", question)]

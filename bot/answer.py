@@ -196,9 +196,12 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
         if qr.total == 0:
             return "\n".join(lines)
     if qr.total == 0 and qr.question_words:
-        lines.append(wording.not_found(qr.question_words, p.district or "、".join(qr.covered_regions)))
         # about the thing asked, but limited to another size or industry: said, with the clause
-        lines.extend(_not_applying_lines(qr))
+        ruled_out = _not_applying_lines(qr)
+        where = p.district or "、".join(qr.covered_regions)
+        lines.append(wording.not_for_you(qr.question_words, where) if ruled_out
+                     else wording.not_found(qr.question_words, where))
+        lines.extend(ruled_out)
         lines.append(wording.ask_hotline(_hotline_of(p.district) if p.district else None))
         return "\n".join(lines)
     if qr.total == 0:
@@ -209,9 +212,15 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
     shown = len(qr.results)
     documents = {r.document_key for r in qr.results}
     one_document = len(documents) == 1
+    ruled_out = _not_applying_lines(qr)
     if qr.relaxed:
         where = p.district or "、".join(qr.covered_regions)
-        lines.append(wording.not_found(qr.question_words, where))
+        if ruled_out:  # the clauses about it exist but are for other enterprises: that is the answer
+            lines.append(wording.not_for_you(qr.question_words, where))
+            lines.extend(ruled_out)
+            ruled_out = []
+        else:
+            lines.append(wording.not_found(qr.question_words, where))
         lines.append(wording.nearest_head(shown))
     elif qr.offset:
         lines.append(f"第{first}–{first + shown - 1}条（共{qr.total}条）：")
@@ -229,7 +238,7 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
                          f"（{r.citation if not one_document else r.article}）")
         else:
             lines.append(measure_summary(r, first + i, as_of, p, cite_document=not one_document))
-    lines.extend(_not_applying_lines(qr))
+    lines.extend(ruled_out)
     tail = []
     if any(r.expired for r in qr.results):
         tail.append(wording.EXPIRED_NOTE)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
-from bot import db
+from bot import db, retrieve
 from bot.cards import measure_cards
 from bot.answer import (answer_text, documents_answer, measure_detail, profile_line,
                         units_sentence, validity_sentence)
@@ -20,7 +20,7 @@ from bot import wording
 from bot.lexicon import find_terms, load_lexicon
 from bot.query import MeasureResult, Profile, document_question, documents_asked, find_measures, get_measure
 from bot.textnorm import normalize_query
-from bot.profile_reader import read_profile
+from bot.profile_reader import read_profile, states_figures
 
 PAGE_SIZE = 3
 #: Slot value meaning "the user does not know / skipped".
@@ -175,8 +175,8 @@ def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
     profile, qr, learned = _query(slots, text)
     if qr.region_covered is False or qr.profile.unknown.get("district"):
         return compose(text, 0, (), profile, qr, learned)  # "上海浦东开公司要几天": not covered, said so
-    if not qr.question_words:
-        return None
+    if not qr.question_words or retrieve.prepare(text, drop=profile.said).empty:
+        return None  # no words of its own ("😀😀😀"): the topic slot alone is not a question
     near = bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE
     named_place = bool(find_terms(normalize_query(text), load_lexicon().region_terms()))
     if qr.found or qr.not_applying or near or named_place or _clean(slots.get("topic")):
@@ -327,6 +327,25 @@ def change_profile(slots: Dict[str, object], question: str, said: str = "") -> R
         if p.unknown.get(slot):
             reply.slots[slot] = UNSPECIFIED
     return reply
+
+
+#: a reply to a profile question that skips it ("跳过", "不清楚"): a profile answer all the same
+_SKIP = re.compile(r"跳过|不清楚|不知道|不确定|不方便|算了|随便|都行|略过|skip", re.I)
+
+
+def gives_profile(text: str) -> bool:
+    """Whether a message the NLU read as a profile answer says anything a profile is made of:
+    a place, an industry, a size or head count, or skipping the question. "😀😀😀" or "嗯"
+    does not, and must not re-run the last question as if it did."""
+    t = normalize_query(text or "")
+    if not t.strip() or t.startswith("/"):  # a button's payload carries its own entities
+        return t.startswith("/")
+    if _SKIP.search(t):
+        return True
+    if states_figures(t):
+        return True
+    read, _ = read_profile({}, t)
+    return any(read.get(k) for k in ("district", "industry", "size"))
 
 
 def apology(region: Optional[str] = None) -> str:

@@ -141,7 +141,20 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
             # "30个人", "营业额600万" beside a size describe the enterprise, they are not
             # searched for ("招一个工人补多少钱" without one asks about a hire, and is)
             said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t) if m.group(0) not in said)
+    # the enterprise's own head count or revenue is never searched for, even when it does not
+    # settle the size ("我们是一家餐馆，十几个人": 住宿餐饮 needs the revenue as well)
+    said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t)
+                if m.group(0) not in said and (_OWN_FIGURE.search(t[:m.start()]) or ind))
     return out, said
+
+
+#: what comes before a figure that describes the enterprise itself
+_OWN_FIGURE = re.compile(r"(我们|我司|我家|咱们|本公司|公司|企业|店里|厂里|单位|一共|总共)[^，,。？?！!]{0,6}$|[，,]\s*$|^\s*$")
+
+
+def states_figures(text: str) -> bool:
+    """A head count or revenue is in the text ("二十来个人", "营业额600万")."""
+    return bool(_FIGURES.search(normalize_query(text or "")))
 
 
 def _sizes_from_numbers(text: str, industry: Optional[object]) -> List[str]:

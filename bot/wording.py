@@ -63,6 +63,11 @@ def not_found(words: Sequence[str], where: str) -> str:
     return f"已收录的{where}文件中没有关于“{'、'.join(words[:4])}”的措施。"
 
 
+def not_for_you(words: Sequence[str], where: str) -> str:
+    """The clauses about the thing asked exist but the enterprise's size or industry rules them out."""
+    return f"已收录的{where}文件中关于“{'、'.join(words[:4])}”的措施，按原文不适用于您的企业："
+
+
 def nearest_head(n: int) -> str:
     return f"内容最接近的{n}条如下，仅供参考，不一定适用于您问的事项："
 

@@ -80,3 +80,14 @@ async def test_handoff_carries_the_question_not_the_request_for_a_person(db_url,
     full = Inbox().ticket(ticket["id"])
     assert "诉求：有什么稳岗补贴" in full["summary"] and full["sender"] == "u3"
     assert [turn["text"] for turn in full["conversation"]] == ["有什么稳岗补贴", "转人工"]
+
+
+async def test_a_message_read_as_a_profile_answer_that_holds_none_is_not_answered_with_the_last_list(db_url, monkeypatch):
+    """"😀😀😀" read as `inform`: the fixed "没太明白" response, not the last question's list again."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    t = Tracker("u3", {"district": "增城区", "topic": "融资贴息", "last_question": "增城贴息"},
+                {"text": "😀😀😀", "intent": {"name": "inform"}, "entities": []}, [], False, None, {}, "action_listen")
+    d = CollectingDispatcher()
+    events = await ActionChangeProfile().run(d, t, {})
+    assert d.messages == [{"response": "utter_default", **{k: v for k, v in d.messages[0].items() if k != "response"}}]
+    assert events == []

@@ -96,4 +96,6 @@ def test_nothing_for_the_enterprise_still_names_the_clause_it_is_ruled_out_of(se
     qr = QueryResult(profile=Profile.from_slots(size="大型"), as_of=AS_OF, total=0, offset=0, results=[],
                      found=False, question_words=["某事"], not_applying=[limited])
     text = answer_text(qr)
-    assert "没有关于“某事”" in text and limited.citation in text and "不适用于大型" in text and "12345" in text
+    assert text.startswith("已收录的文件中关于“某事”的措施，按原文不适用于您的企业")  # not "没有关于…"
+    assert "没有关于" not in text
+    assert limited.citation in text and "不适用于大型" in text and "12345" in text

@@ -183,3 +183,24 @@ def test_one_measure_asked_about_is_not_read_as_the_whole_document():
     r = chat.find({}, "增城复工这个政策还有效吗")
     assert "1. " in r.messages[0] and r.slots["shown_measures"]  # the measures about 复工, with their validity
     assert "已收录：" in chat.find({}, "上海这份文件有效期到什么时候").messages[0]  # not covered, said so
+
+
+@pytest.mark.parametrize("text, gives", [("那天河区呢", True), ("做餐饮的", True), ("跳过", True), ("二十来个人", True),
+                                         ("/inform{\"size\": \"中型\"}", True), ("😀😀😀", False), ("嗯嗯", False),
+                                         ("' OR 1=1 --", False)])
+def test_only_a_message_with_a_profile_fact_re_answers_the_last_question(text, gives):
+    assert chat.gives_profile(text) is gives
+
+
+def test_the_enterprise_s_own_head_count_is_not_searched_for():
+    r = chat.find({}, "我们是增城的一家餐馆，十几个人，疫情期间房租有减免吗")
+    head = r.messages[0].split("\n")[0]
+    assert "十几" not in head and "房租" in head  # 住宿餐饮 needs revenue too: no size, and no search for "十几个"
+    assert "工人" in chat.find({}, "招一个工人补多少钱").messages[0].split("\n")[0]  # a hire is what is asked
+
+
+def test_a_thing_that_exists_only_for_other_sizes_is_said_so_first():
+    text = chat.find({}, "我们公司五百多人，算大型企业，在增城有没有稳岗补贴").messages[0]
+    first, second = text.split("\n")[:2]
+    assert "关于“稳岗补贴”的措施，按原文不适用于您的企业" in first and "没有关于" not in text
+    assert "限定中型、小型、微型企业" in second and "不适用于大型企业" in second
