@@ -61,8 +61,13 @@ def check_or_fail(extra: Sequence[Path] = ()) -> None:
 
 
 async def _evaluate(model: Path, out: Path) -> None:
+    import logging
+
     from rasa.core.agent import Agent
     from rasa.nlu.test import run_evaluation
+    from rasa.utils.log_utils import configure_structlog
+    configure_structlog(logging.WARNING)  # not one debug line per held-out entity on the terminal
+    logging.getLogger("rasa").setLevel(logging.WARNING)
     agent = Agent.load(str(model))
     await run_evaluation(str(trainingdata.HELD_OUT), agent.processor, output_directory=str(out), errors=True,
                          successes=False, disable_plotting=False, report_as_dict=True,
