@@ -164,7 +164,7 @@ class Review:
     def candidates(self, reason: Optional[str] = None, limit: int = 200, scan: int = SCAN_LIMIT) -> dict:
         """Rows to review, most often said first, and how many there are of each reason."""
         events = self._user_events(scan)
-        handed = {t["sender"] for t in self.inbox.tickets(None, limit=10000)}
+        handed = self.inbox.handed_off_senders()
         down = {(v["sender"], v["question"].strip()) for v in self.inbox.votes(vote="down", limit=10000)}
         done = self.decided_keys()
         rows: Dict[str, dict] = {}
