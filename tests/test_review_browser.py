@@ -1,6 +1,7 @@
 """The trainers' review page in headless Chromium: the agents' token is turned away with a sentence
 saying which token to use; with the trainers' token a misread message is listed, the trainer marks
-an entity in it, picks the intent, adds it, and the line is in the reviewed file and the row gone.
+an entity in it, picks the intent, adds it, and the line is in the reviewed file and the row gone;
+the agents' console turns the trainers' token away the same way.
 
 Needs Debian's chromium + chromium-driver and selenium (skips cleanly without, as
 tests/test_assist_browser.py)."""
@@ -90,3 +91,8 @@ def test_trainer_corrects_a_misread_message(review_server, browser):  # noqa: F8
     wait.until(lambda d: "没有待审核的消息" in d.find_element(By.ID, "r-list").text)
     doc = yaml.safe_load(reviewed.read_text(encoding="utf-8"))
     assert doc["nlu"] == [{"intent": "inform", "examples": "- [中型](size)\n"}]
+
+    # and the agents' console turns the trainers' token away, saying so
+    browser.get(url + "/#token=" + TRAINER)
+    wait.until(lambda d: "训练员令牌" in d.find_element(By.ID, "token-msg").text)
+    assert not browser.find_element(By.ID, "console").is_displayed()
