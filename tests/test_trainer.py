@@ -267,3 +267,13 @@ def test_report_says_what_got_better_and_worse():
     ch = nlu_report.changes(now, before)
     assert [n for n, _, _ in ch["better"]] == ["intent greet", "DIETClassifier size"]
     assert [n for n, _, _ in ch["worse"]] == ["intent inform"]
+
+
+def test_reviewed_examples_are_trained_on():
+    """The reviewed file sits in data/: `rasa train` reads all of data/, and the model's fingerprint
+    covers it, so adding an example retrains at the next `make nlu-report` / `make run`."""
+    from bot.runtime import model
+    assert trainingdata.REVIEWED_PATH.parent == ROOT / "data" and trainingdata.REVIEWED_PATH.suffix == ".yml"
+    assert "data" in model.INPUTS
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    assert "data" not in config  # no data paths pinned elsewhere: Rasa's default, data/
