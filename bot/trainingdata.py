@@ -102,7 +102,8 @@ def read_nlu(path: Path) -> Tuple[List[Example], List[Tuple[str, str]], List[Pro
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         return [], [], [Problem("format", name, "", f"cannot read it as YAML: {exc}")]
-    for block in doc.get("nlu") or [] if isinstance(doc, dict) else []:
+    blocks = (doc.get("nlu") or []) if isinstance(doc, dict) else []
+    for block in blocks if isinstance(blocks, list) else []:
         if not isinstance(block, dict):
             continue
         if "intent" in block:
@@ -304,10 +305,11 @@ def add_example(path: Path, intent: str, line: str) -> None:
 _MARKUP = re.compile(r"[\[\]{}]")
 
 
-def example_problems(text: str, entities: Sequence[dict]) -> Tuple[Optional[str], List[str]]:
-    """The line to write for ``text`` with ``entities``, or None and why it cannot be written."""
+def example_problems(text: str, entities: Sequence[dict]) -> Tuple[Optional[str], List[Tuple[str, str]]]:
+    """The line to write for ``text`` with ``entities`` (None: it cannot be written as Rasa markup)
+    and what ``check`` would refuse in it, as (kind, detail)."""
     if "\n" in text or "\r" in text:
-        return None, ["multi-line"]
+        return None, []
     line = annotate(text, entities)
     try:
         plain, parsed = parse_example(line)
@@ -316,5 +318,6 @@ def example_problems(text: str, entities: Sequence[dict]) -> Tuple[Optional[str]
     same = plain == text and [(e["start"], e["end"], e["entity"]) for e in parsed] == \
         [(e["start"], e["end"], e["entity"]) for e in sorted(entities, key=lambda e: e["start"])]
     if not same or (not entities and _MARKUP.search(text)):
-        return None, ["markup"]
-    return line, off_lexicon([dict(e, value=text[e["start"]:e["end"]]) for e in entities]) + misaligned(text, entities)
+        return None, []
+    values = [dict(e, value=text[e["start"]:e["end"]]) for e in entities]
+    return line, [("lexicon", d) for d in off_lexicon(values)] + [("misaligned", d) for d in misaligned(text, entities)]

@@ -124,9 +124,9 @@ def _decide(app: web.Application, body: Dict[str, Any]) -> dict:
         line, problems = trainingdata.example_problems(text, entities)
         if line is None:
             raise InputError(REVIEW["markup"], "text")
-        for p in problems:
-            kind = "lexicon" if "bot/lexicon.yml" in p else "misaligned"
-            raise InputError(REVIEW[kind].format(detail=p), "entities")
+        if problems:
+            kind, detail = problems[0]
+            raise InputError(REVIEW[kind].format(detail=detail), "entities")
         if text in trainingdata.held_out_texts():
             raise InputError(REVIEW["held_out"], "text", 409)
         known = trainingdata.training_examples([trainingdata.DATA_DIR, path] if path.exists()
