@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run run-scaled setup db generate add test test-postgres test-scaled bench clean
+.PHONY: run run-scaled setup db generate add nlu-report test test-postgres test-scaled bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,6 +16,10 @@ generate: setup
 # make add FILE=policy.docx [REGION=黄埔区] [ACCEPT=1]: review a new document; ACCEPT=1 puts it live (README)
 add: setup
 	@$(PY) -m bot add "$(FILE)" $(if $(REGION),--region "$(REGION)") $(if $(ACCEPT),--accept)
+
+# check the training data (fails on what Rasa only logs), train if needed, held-out report (README: Training)
+nlu-report: generate
+	@$(PY) -m bot nlu-report
 
 run: db generate
 	@bash scripts/run.sh

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot build | add | ask | stats | contacts | lexicon``.
+"""Command line: ``python -m bot build | add | ask | stats | contacts | lexicon | nlu-report``.
 
 For agents and for checking what the database holds; the chat assistant uses
 the same functions through the Rasa actions.
@@ -177,6 +177,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     c.set_defaults(func=cmd_contacts)
     lx = sub.add_parser("lexicon", help="generate the jieba dictionary and Rasa lookup tables from bot/lexicon.yml")
     lx.set_defaults(func=cmd_lexicon)
+    nr = sub.add_parser("nlu-report", help="check the training data, train if needed, test on the held-out set, "
+                                           "write var/nlu-report/index.html (bot/nlu_report.py)")
+    from bot import nlu_report
+    nlu_report.add_arguments(nr)
+    nr.set_defaults(func=nlu_report.command)
     args = ap.parse_args(argv)
     return args.func(args)
 

@@ -270,6 +270,11 @@ class Inbox:
             return [{"sender": v.sender, "channel": v.channel, "answer_key": v.answer_key, "answer": v.answer_text,
                      "question": v.question, "vote": v.vote, "at": local(v.at)} for v in s.execute(q).scalars()]
 
+    def handed_off_senders(self) -> set:
+        """Every sender that ever opened a ticket (the trainers' review lists their messages)."""
+        with self._session() as s:
+            return set(s.execute(select(Ticket.sender).distinct()).scalars())
+
     # ---- the agents' side ---------------------------------------------------------
 
     def tickets(self, status: Optional[str] = None, limit: int = 100) -> List[dict]:

@@ -17,6 +17,7 @@ mkdir -p var/log
 secret() { $PY -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 export RASA_TOKEN="${RASA_TOKEN:-$(secret)}"
 export ASSIST_TOKEN="${ASSIST_TOKEN:-$(secret)}"
+export ASSIST_TRAINER_TOKEN="${ASSIST_TRAINER_TOKEN:-$(secret)}"  # the review page (/review), trainers only
 export WIDGET_SECRET="${WIDGET_SECRET:-$(secret)}"                # signs the web widget's session ids
 # ACTION_SERVER_SECRET (optional): set it when the action server runs on another host;
 # Rasa then sends it and the action server refuses calls without it (default: loopback only).
@@ -49,6 +50,7 @@ cat <<MSG
   Shell:            .venv/bin/python -m bot.runtime.launch shell -m $MODEL   (in another terminal)
   Web widget demo:  http://127.0.0.1:8081/widget/demo.html
   Assist console:   http://127.0.0.1:8081/   token: $ASSIST_TOKEN
+  Trainers' review: http://127.0.0.1:8081/review   token: $ASSIST_TRAINER_TOKEN
   Rasa HTTP API token: $RASA_TOKEN
 Press Ctrl+C to stop.
 MSG

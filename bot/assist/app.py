@@ -1,7 +1,9 @@
 """The assist console for 12345 hotline agents: an aiohttp app (JSON API + one static page).
 
-Routes (every ``/api/`` route needs the token, as ``Authorization: Bearer <token>``
-or ``?token=``; the page itself and ``/healthz`` do not):
+Routes (every ``/api/`` route needs a token, as ``Authorization: Bearer <token>``
+or ``?token=``; the pages and ``/healthz`` do not). Two roles, two tokens: the agents'
+(``$ASSIST_TOKEN``) for everything below, the trainers' (``$ASSIST_TRAINER_TOKEN``) for
+``/api/review/…`` only. A valid token of the other role gets 403; none or a wrong one, 401:
 
 * ``GET  /``                    the console (``bot/assist/static/``; no build step, no CDN)
 * ``POST /api/understand``      {"text"} → slots read from the text, canonical values
@@ -14,11 +16,12 @@ or ``?token=``; the page itself and ``/healthz`` do not):
 * ``GET  /healthz``             liveness, no database
 * the handoff inbox (``/api/inbox``, ``/api/inbox/stream``, ``/api/tickets/{id}/…``, ``/api/workorders``):
   see ``bot/assist/inbox_api.py``
+* the trainers' review page (``/review``, ``/api/review/…``): see ``bot/assist/review_api.py``
 
 Slots in ``/api/measures`` and ``/api/workorder``: a key that is present (even
 ``null``/``""``, meaning 不限) is the agent's choice; an absent key is read from
 ``text``. Errors are JSON ``{"error": "…", "field"?: "…"}`` with 400 (bad input),
-401 (token), 404/405, 409 (a ticket another agent holds, or closed), 413 (``text`` over 2000 characters — rejected, not
+401 (token), 403 (the other role's token), 404/405, 409 (a ticket another agent holds, or closed), 413 (``text`` over 2000 characters — rejected, not
 truncated — or a body over 64 KB) or 503 (database unavailable). Database and
 segmentation work runs in worker threads so the event loop never blocks.
 """
@@ -42,8 +45,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bot import db, widget
 from bot.inbox import InboxError
-from bot.assist import caller_profile, inbox_api, inputs, measures, vocabulary, workorders
-from bot.assist.responses import json_error, json_response, read_body
+from bot.assist import caller_profile, inbox_api, inputs, measures, review_api, vocabulary, workorders
+from bot.assist.responses import WRONG_ROLE, json_error, json_response, read_body
 from bot.assist.inputs import InputError
 
 log = logging.getLogger("bot.assist")
@@ -51,6 +54,8 @@ log = logging.getLogger("bot.assist")
 STATIC_DIR = Path(__file__).with_name("static")
 WIDGET_DIR = widget.STATIC_DIR
 TOKEN_KEY = web.AppKey("assist_token", str)
+TRAINER_TOKEN_KEY = web.AppKey("assist_trainer_token", str)
+TRAINER_PREFIX = "/api/review/"
 SESSIONS_KEY = web.AppKey("assist_sessions", sessionmaker)
 DEFAULT_PORT = 8081
 
@@ -94,16 +99,26 @@ def _presented_token(request: web.Request) -> Optional[str]:
     return request.query.get("token") or None
 
 
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
+    """Agents' routes take the agents' token, ``/api/review/`` the trainers' — never the other's."""
     if request.path.startswith("/api/"):
         given = _presented_token(request)
-        expected = request.app[TOKEN_KEY]
-        if given is None or not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-            resp = json_error(401, "缺少访问令牌（Authorization: Bearer <令牌> 或 ?token=<令牌>）" if given is None
-                              else "访问令牌错误")
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="assist"'
-            return resp
+        role = "trainer" if request.path.startswith(TRAINER_PREFIX) else "agent"
+        tokens = {"agent": request.app[TOKEN_KEY], "trainer": request.app[TRAINER_TOKEN_KEY]}
+        if given is not None and _same(given, tokens[role]):
+            return await handler(request)
+        other = "agent" if role == "trainer" else "trainer"
+        if given is not None and _same(given, tokens[other]):
+            return json_error(403, WRONG_ROLE[role], role=role)
+        resp = json_error(401, "缺少访问令牌（Authorization: Bearer <令牌> 或 ?token=<令牌>）" if given is None
+                          else "访问令牌错误")
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="assist"'
+        return resp
     return await handler(request)
 
 
@@ -204,10 +219,15 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
 # ---- app --------------------------------------------------------------------------
 
 def create_app(database_url: Optional[str] = None, token: Optional[str] = None,
-               inbox_url: Optional[str] = None) -> web.Application:
-    """The console. ``token`` (or ``$ASSIST_TOKEN``) guards the API; with neither, a random
-    token is generated and printed — there is no built-in default. ``inbox_url`` (or
-    ``$INBOX_DATABASE_URL``, else ``var/inbox.db``): the handoff tickets (``bot.inbox``)."""
+               inbox_url: Optional[str] = None, trainer_token: Optional[str] = None,
+               tracker_url: Optional[str] = None, review_file: Optional[str] = None) -> web.Application:
+    """The console. ``token`` (or ``$ASSIST_TOKEN``) guards the agents' API, ``trainer_token``
+    (or ``$ASSIST_TRAINER_TOKEN``) the trainers' review API; with neither, a random token is
+    generated and printed — there is no built-in default, and the two must differ.
+    ``inbox_url`` (or ``$INBOX_DATABASE_URL``, else ``var/inbox.db``): the handoff tickets
+    (``bot.inbox``) and the review decisions. ``tracker_url`` (``$TRACKER_DATABASE_URL``, else
+    endpoints.yml's store) and ``review_file`` (``$REVIEW_DATA_PATH``, else
+    ``data/nlu_reviewed.yml``): see ``bot/assist/review_api.py``."""
     url = db.database_url(database_url)
     path = db.sqlite_path(url)
     if path is not None and not path.exists():
@@ -216,8 +236,15 @@ def create_app(database_url: Optional[str] = None, token: Optional[str] = None,
     if not token:
         token = secrets.token_urlsafe(24)
         print(f"ASSIST_TOKEN not set; token for this run: {token}", flush=True)
+    trainer_token = trainer_token or os.environ.get("ASSIST_TRAINER_TOKEN") or None
+    if not trainer_token:
+        trainer_token = secrets.token_urlsafe(24)
+        print(f"ASSIST_TRAINER_TOKEN not set; trainer token for this run: {trainer_token}", flush=True)
+    if hmac.compare_digest(token.encode("utf-8"), trainer_token.encode("utf-8")):
+        raise RuntimeError("ASSIST_TRAINER_TOKEN must differ from ASSIST_TOKEN (agents and trainers are told apart by it)")
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=inputs.MAX_BODY_BYTES)
     app[TOKEN_KEY] = token
+    app[TRAINER_TOKEN_KEY] = trainer_token
     app[SESSIONS_KEY] = db.session_factory(url)
     app.router.add_get("/", page)
     app.router.add_get("/healthz", healthz)
@@ -227,6 +254,7 @@ def create_app(database_url: Optional[str] = None, token: Optional[str] = None,
     app.router.add_get("/api/workorder.csv", api_workorder_csv)
     app.router.add_get("/api/vocabulary", api_vocabulary)
     inbox_api.install(app, inbox_url)  # /api/inbox, /api/tickets/…, /api/workorders
+    review_api.install(app, inbox_url, tracker_url, review_file)  # /review, /api/review/…
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
     # the embeddable web widget and its demo page (bot/widget/)
     app.router.add_static("/widget/", WIDGET_DIR, show_index=False, follow_symlinks=False)
@@ -248,8 +276,12 @@ def main(argv: Optional[list] = None) -> int:
     generated = not token
     if generated:
         token = secrets.token_urlsafe(24)
+    trainer_token = os.environ.get("ASSIST_TRAINER_TOKEN")
+    trainer_generated = not trainer_token
+    if trainer_generated:
+        trainer_token = secrets.token_urlsafe(24)
     try:
-        app = create_app(args.database_url, token=token)
+        app = create_app(args.database_url, token=token, trainer_token=trainer_token)
     except RuntimeError as exc:
         print(f"assist: {exc}", file=sys.stderr)
         return 2
@@ -259,5 +291,10 @@ def main(argv: Optional[list] = None) -> int:
         print(f"open http://{shown_host}:{args.port}/#token={token}", flush=True)
     else:
         print(f"open http://{shown_host}:{args.port}/ (token from $ASSIST_TOKEN)", flush=True)
+    if trainer_generated:
+        print(f"ASSIST_TRAINER_TOKEN not set; generated a trainer token for this run: {trainer_token}", flush=True)
+        print(f"trainers: http://{shown_host}:{args.port}/review#token={trainer_token}", flush=True)
+    else:
+        print(f"trainers: http://{shown_host}:{args.port}/review (token from $ASSIST_TRAINER_TOKEN)", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=PathOnlyAccessLogger)
     return 0

@@ -53,10 +53,10 @@
     $("token-input").value = "";
     $("token-input").focus();
   }
-  function onAuthError() {
+  function onAuthError(e) {
     setToken(null);
     state.vocab = null;
-    askToken("令牌无效或已更换，请重新输入。");
+    askToken((e && e.message && e.message !== "unauthorized") ? e.message : "令牌无效或已更换，请重新输入。");
   }
 
   // ---- api ---------------------------------------------------------------------
@@ -69,6 +69,11 @@
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
     if (resp.status === 401) throw new AuthError("unauthorized");
+    if (resp.status === 403) { // the trainers' token: say so, ask for the agents' one
+      let msg = "";
+      try { msg = (await resp.json()).error || ""; } catch (e) { /* not JSON */ }
+      throw new AuthError(msg);
+    }
     if (!resp.ok) {
       let msg = "请求失败（" + resp.status + "）";
       try { const j = await resp.json(); if (j && j.error) msg = j.error; } catch (e) { /* not JSON */ }
@@ -228,7 +233,7 @@
       status("已更新 " + now());
     } catch (e) {
       if (e.name === "AbortError") return;
-      if (e instanceof AuthError) return onAuthError();
+      if (e instanceof AuthError) return onAuthError(e);
       if (seq === state.seq) showError(e.message);
     }
   }
@@ -243,7 +248,7 @@
       updateMore(data.total);
       updatePicked();
     } catch (e) {
-      if (e instanceof AuthError) return onAuthError();
+      if (e instanceof AuthError) return onAuthError(e);
       showError(e.message);
     } finally {
       $("more").disabled = false;
@@ -426,7 +431,7 @@
       }
       status("工单已导出 " + now());
     } catch (e) {
-      if (e instanceof AuthError) return onAuthError();
+      if (e instanceof AuthError) return onAuthError(e);
       showError(e.message);
     }
   }
@@ -439,7 +444,7 @@
     try {
       state.vocab = await api("/api/vocabulary");
     } catch (e) {
-      if (e instanceof AuthError) return onAuthError();
+      if (e instanceof AuthError) return onAuthError(e);
       showError(e.message);
       return;
     }

@@ -29,7 +29,7 @@
 
   async function call(path, opts) {
     try { return await C.api(path, opts); } catch (e) {
-      if (e instanceof C.AuthError) { C.onAuthError(); throw e; }
+      if (e instanceof C.AuthError) { C.onAuthError(e); throw e; }
       throw e;
     }
   }
