@@ -26,22 +26,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-import yaml
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, select
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import declarative_base
 
 from bot import inbox as inbox_store
+from bot.conversations import EVENTS as _events, tracker_url
+from bot.conversations import read_only_engine as _read_only_engine
 from bot.trainingdata import text_key
 
 ROOT = Path(__file__).resolve().parent.parent
-TRACKER_ENV = "TRACKER_DATABASE_URL"
 LOW_CONFIDENCE = 0.6
 SCAN_LIMIT = 20000
 REASONS = ("low_confidence", "fallback", "down_vote", "handoff")
@@ -66,49 +63,11 @@ class Decision(Base):
     at = Column(DateTime, nullable=False)
 
 
-_events = Table("events", MetaData(), Column("id", Integer, primary_key=True), Column("sender_id", String),
-                Column("type_name", String), Column("timestamp", Float), Column("intent_name", String),
-                Column("data", Text))
-
-
 class AlreadyReviewed(Exception):
     pass
 
 
 # ---- where the conversations are ---------------------------------------------------
-
-_VAR = re.compile(r"\$\{([^}]+)\}")
-
-
-def tracker_url(url: Optional[str] = None, endpoints: Path = ROOT / "endpoints.yml") -> str:
-    """The tracker store's SQLAlchemy URL: given, ``$TRACKER_DATABASE_URL``, or endpoints.yml's
-    ``tracker_store`` (``${VAR}`` read from the environment, as Rasa does)."""
-    url = url or os.environ.get(TRACKER_ENV)
-    if url:
-        return url
-    conf = (yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}).get("tracker_store") or {}
-
-    def env(v):
-        return _VAR.sub(lambda m: os.environ.get(m.group(1), ""), str(v)) if v is not None else None
-    dialect = env(conf.get("dialect")) or "sqlite"
-    db = env(conf.get("db")) or "rasa.db"
-    if dialect == "sqlite":
-        path = Path(db)
-        return f"sqlite:///{path if path.is_absolute() else ROOT / path}"
-    port = env(conf.get("port"))
-    return URL.create(dialect, username=env(conf.get("username")), password=env(conf.get("password")),
-                      host=env(conf.get("url")), port=int(port) if port and port.isdigit() else None,
-                      database=db).render_as_string(hide_password=False)
-
-
-def _read_only_engine(url: str):
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        if not Path(u.database).exists():
-            return None
-        return create_engine(f"sqlite:///file:{u.database}?mode=ro&uri=true", future=True)
-    return create_engine(url, future=True, pool_pre_ping=True)
-
 
 # ---- the store --------------------------------------------------------------------------
 

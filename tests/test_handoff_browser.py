@@ -49,6 +49,21 @@ def console(db_url, assistant):
     loop.call_soon_threadsafe(loop.stop)
 
 
+def click_ticket(browser, number):
+    """Click the inbox row of ticket ``number``; its text, or None while it is not there. The
+    list is re-rendered on every live event, so a row found a moment ago may be gone: retried."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    try:
+        li = next((li for li in browser.find_elements("css selector", "#tickets li") if number in li.text), None)
+        if li is None:
+            return None
+        text = li.text
+        li.click()
+        return text
+    except StaleElementReferenceException:
+        return None
+
+
 def js(driver, script, *args):
     return driver.execute_script(script, *args)
 
@@ -89,10 +104,8 @@ def test_handoff_from_the_widget_reaches_an_agent_and_the_reply_comes_back(brows
     # the ticket appears in the console without a reload (found by its number: other tests of this
     # module's assistant may have left tickets with the same question in the inbox)
     browser.switch_to.window(agent_tab)
-    item = wait_for(lambda: next((li for li in browser.find_elements("css selector", "#tickets li")
-                                  if number in li.text), None), 45)
-    assert "待接单" in item.text and "贷款贴息" in item.text
-    item.click()
+    item_text = wait_for(lambda: click_ticket(browser, number), 45)
+    assert "待接单" in item_text and "贷款贴息" in item_text
     wait_for(lambda: "增城区" in browser.find_element("id", "t-summary").text, 10)
     assert "转人工" in browser.find_element("id", "t-conv").text
     assert "《" in browser.find_element("id", "t-measures").text

@@ -280,3 +280,45 @@ def test_votes_are_kept_with_the_conversation_and_a_second_vote_changes_the_firs
     assert [(v["answer_key"], v["vote"]) for v in box.votes("widget:v")] == [("a1", "down")]
     with pytest.raises(inbox_store.InboxError):
         box.vote(sender="widget:v", channel="widget", answer_key="a2", answer_text="", question="", vote="meh")
+
+
+async def test_a_ticket_shows_the_sender_s_earlier_conversations_from_the_tracker_store(aiohttp_client, db_url,
+                                                                                        inbox_url, tmp_path):
+    """Caller history beyond tickets: the agent on a ticket sees what this sender asked in earlier
+    sessions (as Rasa's own SQLTrackerStore stored them), not other senders' and not this one's."""
+    import time
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker_db = tmp_path / "tracker.db"
+    store = SQLTrackerStore(Domain.load("domain.yml"), dialect="sqlite", db=str(tracker_db))
+    t0 = time.time() - 3 * 86400
+    tr = DialogueStateTracker("wx-caller", None)
+    for ts, ev in ((t0, SessionStarted()), (t0 + 1, UserUttered("天河区开公司要几天")), (t0 + 2, BotUttered("关于“开公司”…")),
+                   (t0 + 86400, SessionStarted()), (t0 + 86401, UserUttered("增城区贷款贴息")),
+                   (t0 + 86402, UserUttered('/inform{"size": "小型"}'))):
+        ev.timestamp = ts
+        tr.update(ev)
+    await store.save(tr)
+    other = DialogueStateTracker("someone-else", None)
+    other.update(UserUttered("别人的问题"))
+    await store.save(other)
+
+    t = handoff.handoff("wx-caller", "wechat", {"district": "增城区"}, "增城区贷款贴息", [],
+                        [{"from": "user", "text": "转人工", "at": time.time()}], inbox=Inbox(inbox_url))
+    tid = next(x["id"] for x in Inbox(inbox_url).tickets("all") if x["sender"] == "wx-caller")
+    client = await aiohttp_client(create_app(database_url=db_url, token=TOKEN, inbox_url=inbox_url,
+                                             tracker_url=f"sqlite:///{tracker_db}"))
+    resp = await client.get(f"/api/tickets/{tid}", headers=AUTH)
+    assert resp.status == 200 and "工单号" in t.messages[0]
+    earlier = (await resp.json())["earlier_conversations"]
+    assert [[m["text"] for m in c["messages"]] for c in earlier] == [["增城区贷款贴息"], ["天河区开公司要几天", "关于“开公司”…"]]
+    assert earlier[1]["messages"][0]["from"] == "user" and earlier[1]["started"].endswith("+08:00")
+
+    broken = await aiohttp_client(create_app(database_url=db_url, token=TOKEN, inbox_url=inbox_url,
+                                             tracker_url="postgresql://nobody@127.0.0.1:1/none"))
+    resp = await broken.get(f"/api/tickets/{tid}", headers=AUTH)
+    assert resp.status == 200 and (await resp.json())["earlier_conversations"] == []  # the ticket still shows

@@ -253,7 +253,7 @@ def create_app(database_url: Optional[str] = None, token: Optional[str] = None,
     app.router.add_post("/api/workorder", api_workorder)
     app.router.add_get("/api/workorder.csv", api_workorder_csv)
     app.router.add_get("/api/vocabulary", api_vocabulary)
-    inbox_api.install(app, inbox_url)  # /api/inbox, /api/tickets/…, /api/workorders
+    inbox_api.install(app, inbox_url, tracker_url)  # /api/inbox, /api/tickets/…, /api/workorders
     review_api.install(app, inbox_url, tracker_url, review_file)  # /review, /api/review/…
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
     # the embeddable web widget and its demo page (bot/widget/)

@@ -7,7 +7,8 @@ Routes (under ``/api/``, so the console's token guards them like every other API
                                           (opened, claimed, agent/customer message, fields, closed);
                                           resumes after ``Last-Event-ID`` (or ``?after=``)
 * ``GET  /api/tickets/{id}``              the ticket: conversation, profile, measures shown, summary,
-                                          events, and the sender's earlier tickets (caller history)
+                                          events, and the sender's earlier tickets and earlier
+                                          conversations (caller history; bot/conversations.py)
 * ``POST /api/tickets/{id}/claim``        {"agent"}
 * ``POST /api/tickets/{id}/reply``        {"agent", "text"} → reaches the enterprise (widget: on its next
                                           fetch; WeChat/WeCom: the message API, when configured)
@@ -39,6 +40,7 @@ from bot.assist import inputs
 from bot.assist.inputs import InputError
 from bot.assist.responses import json_response, read_body as _body
 from bot.channels.delivery import WeChatCustomerService, WeComAppMessenger
+from bot.conversations import Conversations
 from bot.inbox import CATEGORIES, OUTCOMES, Inbox
 
 log = logging.getLogger("bot.assist.inbox")
@@ -47,6 +49,7 @@ INBOX_KEY = web.AppKey("inbox", Inbox)
 CLOSING_KEY = web.AppKey("inbox_closing", asyncio.Event)
 WAKE_KEY = web.AppKey("inbox_wake", dict)
 SENDERS_KEY = web.AppKey("inbox_senders", dict)
+CONVERSATIONS_KEY = web.AppKey("inbox_conversations", Conversations)
 
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
@@ -142,7 +145,23 @@ async def api_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def api_ticket(request: web.Request) -> web.Response:
-    return json_response(await _in_thread(request.app[INBOX_KEY].ticket, _ticket_id(request)))
+    t = await _in_thread(request.app[INBOX_KEY].ticket, _ticket_id(request))
+    t["earlier_conversations"] = await asyncio.to_thread(_earlier_conversations, request.app, t)
+    return json_response(t)
+
+
+def _earlier_conversations(app: web.Application, t: Dict[str, Any]) -> list:
+    """The sender's conversations before this ticket's, from the tracker store (caller
+    history beyond tickets); none when the store cannot be read (logged: the ticket still shows)."""
+    import datetime as dt
+
+    times = [c.get("at") for c in t.get("conversation") or [] if c.get("at")] or [t.get("created_at")]
+    try:
+        before = min(dt.datetime.fromisoformat(x).timestamp() for x in times if x)
+        return app[CONVERSATIONS_KEY].earlier(t["sender"], before)
+    except Exception:
+        log.exception("inbox: earlier conversations of ticket %s could not be read", t.get("id"))
+        return []
 
 
 async def api_claim(request: web.Request) -> web.Response:
@@ -280,8 +299,9 @@ async def _on_cleanup(app: web.Application) -> None:
         await sender.close()
 
 
-def install(app: web.Application, inbox_url: Optional[str] = None) -> None:
+def install(app: web.Application, inbox_url: Optional[str] = None, tracker_url: Optional[str] = None) -> None:
     app[INBOX_KEY] = Inbox(inbox_url)
+    app[CONVERSATIONS_KEY] = Conversations(tracker_url)
     app[CLOSING_KEY] = asyncio.Event()
     app[WAKE_KEY] = {"event": None}
     app[SENDERS_KEY] = _senders()

@@ -132,6 +132,14 @@
     hist.replaceChildren();
     t.history.forEach((h) => hist.appendChild(el("li", "", h.number + " · " + h.status_name + (h.outcome ? "（" + h.outcome + "）" : "") + " · " + (h.question || ""))));
     if (!t.history.length) hist.appendChild(el("li", "hint", "此前没有工单"));
+    (t.earlier_conversations || []).forEach((c) => {
+      const li = el("li", "earlier", "此前的对话 · " + (c.started || "").slice(0, 16).replace("T", " "));
+      const ol = el("ol", "conv");
+      c.messages.forEach((m) => ol.appendChild(el("li", m.from === "user" ? "user" : "bot",
+        (m.from === "user" ? "企业：" : "助手：") + m.text)));
+      li.appendChild(ol);
+      hist.appendChild(li);
+    });
     if (!keepInputs) {
       $("t-name").value = t.caller_name || "";
       $("t-phone").value = t.caller_phone || "";
