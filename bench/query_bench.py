@@ -38,10 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import create_engine, event, func, insert, select, text as sql
+from sqlalchemy import create_engine, event, func, insert, select, text as sql, update
 from sqlalchemy.engine import make_url
 
 from bot import db
@@ -212,6 +213,10 @@ def add_synthetic(url: str, n_total: int, seed: int, docs: List[ParsedDocument],
             if len(rows.get("terms", ())) >= batch_terms:
                 flush(conn)
         flush(conn)
+        # new contents, a new build id, as a rebuild writes: bot.query keeps what it loaded (the
+        # ranking's index, the tag index, measures) per build id, and would go on answering from
+        # the 215 real measures it loaded before
+        conn.execute(update(db.BuildInfo).where(db.BuildInfo.key == "build_id").values(value=uuid.uuid4().hex))
         if is_pg:  # explicit ids: move the sequences past them
             for model in order:
                 t = model.__tablename__
