@@ -299,11 +299,12 @@ class TagIndex:
     Why not SQL: the filters (district, size, industry) select thousands of measures at
     100,000 (a city: a third of them), and the ranking needs them all as a set. Fetching
     those ids from the database for every question was most of find_measures' time — 40 ms
-    of SQLite and SQLAlchemy row handling per text question and 44 ms per listing at 100,000
+    of SQLite and SQLAlchemy row handling per set of ids and 44 ms per listing at 100,000
     measures (cProfile over the bench's mix, bench/query_bench.py) — while the tags never
-    change within a build. Loaded once per build and process (~1 s at 100,000 measures,
-    404,000 tags; 3 ms at 215), a filter is then a few vectorised operations (well under a
-    millisecond), and SQLite and PostgreSQL give the same answers by construction.
+    change within a build. Loaded once per build and process (2 s at 100,000 measures,
+    404,000 tags, next to the ranking's own index), a filter is then a few vectorised
+    operations (0.2 ms for district + size at 100,000), and SQLite and PostgreSQL give the
+    same answers by construction.
 
     Masks are boolean arrays over ``ids`` (every measure, ascending id)."""
 
@@ -518,8 +519,9 @@ def _read_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
 
     At 100,000 measures almost every page holds measures this process has not shown yet,
     and loading them through the ORM (selectinload of document, units, aliases, amounts,
-    tags) was ~5 ms of every answer, half of find_measures' time after the filters and
-    the ranking were made fast (cProfile, bench/query_bench.py)."""
+    tags) took 2.5 s of the bench's 450 questions under cProfile, half of find_measures'
+    time once the filters and the ranking were fast; these SELECTs take 0.9 s
+    (bench/query_bench.py)."""
     M, D, MU, U, UA, A, T = (t.__table__ for t in (db.Measure, db.Document, db.MeasureUnit, db.Unit, db.UnitAlias,
                                                      db.AmountRow, db.Tag))
     measures = session.execute(select(M, D.c.key, D.c.title, D.c.title_note, D.c.doc_number, D.c.issuer,
