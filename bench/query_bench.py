@@ -14,7 +14,8 @@
     every lexicon region, with sizes, industries, topics and validity dates
     perturbed, written with SQLAlchemy core bulk inserts into every table the
     build writes (documents, units, measures, measure_units, amounts, tags,
-    terms).
+    sentences, terms). Before the sentences were written here, a free-text
+    query at N ranked only the 215 real measures (the ranking reads sentences).
 
 SQLite always; PostgreSQL too with --postgres (a throwaway server from
 scripts/postgres.sh, stopped afterwards unless it was already running) or
@@ -37,10 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import create_engine, event, func, insert, select, text as sql
+from sqlalchemy import create_engine, event, func, insert, select, text as sql, update
 from sqlalchemy.engine import make_url
 
 from bot import db
@@ -48,6 +50,7 @@ from bot.build import build
 from bot.ingest import ParsedDocument, parse_all
 from bot.lexicon import Lexicon, load_lexicon
 from bot.query import Profile, find_measures
+from bot.retrieve import index_tokens, split_sentences
 from bot.segment import terms
 from bot.profile_reader import extract_slots
 
@@ -93,7 +96,8 @@ class _Ids:
 
     def __init__(self, conn):
         self.next = {}
-        for model in (db.Document, db.Unit, db.UnitAlias, db.Measure, db.MeasureUnit, db.AmountRow, db.Tag, db.Term):
+        for model in (db.Document, db.Unit, db.UnitAlias, db.Measure, db.MeasureUnit, db.AmountRow, db.Tag, db.Term,
+                      db.Sentence):
             self.next[model.__tablename__] = (conn.execute(select(func.max(model.id))).scalar() or 0) + 1
 
     def take(self, table: str) -> int:
@@ -107,7 +111,9 @@ def add_synthetic(url: str, n_total: int, seed: int, docs: List[ParsedDocument],
     """Add measures to the database at ``url`` (built from the seeds) until it holds ``n_total``."""
     rng = random.Random(seed)
     t0 = time.perf_counter()
-    templates = [(d, [(pm, terms(f"{pm.item_heading} {pm.text}")) for pm in d.measures]) for d in docs]
+    templates = [(d, [(pm, terms(f"{pm.item_heading} {pm.text}"),
+                       [(s, " ".join(index_tokens(s))) for s in split_sentences(pm.text)]) for pm in d.measures])
+                 for d in docs]
     regions = list(lex.regions.values())
     weights = [LEVEL_WEIGHT.get(r.level, 6) for r in regions]
     industries = list(lex.industries)
@@ -116,7 +122,8 @@ def add_synthetic(url: str, n_total: int, seed: int, docs: List[ParsedDocument],
     # PostgreSQL: bigger execute_values pages than the app's engine uses
     engine = create_engine(url, future=True, executemany_values_page_size=10_000) if is_pg else db.get_engine(url)
     rows: Dict[str, List[dict]] = {}
-    order = [db.Unit, db.UnitAlias, db.Document, db.Measure, db.MeasureUnit, db.AmountRow, db.Tag, db.Term]
+    order = [db.Unit, db.UnitAlias, db.Document, db.Measure, db.MeasureUnit, db.AmountRow, db.Tag, db.Term,
+             db.Sentence]
     written = {m.__tablename__: 0 for m in order}
 
     def flush(conn):
@@ -166,13 +173,15 @@ def add_synthetic(url: str, n_total: int, seed: int, docs: List[ParsedDocument],
                 contact_text=contact.get("text"), header_sizes=",".join(d.sizes) or None,
                 header_regions=d.header.get("适用区域"))
             below = lex.descendants(region)
-            for ordinal, (pm, pm_terms) in enumerate(measures[: n_total - n], start=1):
+            for ordinal, (pm, pm_terms, pm_sentences) in enumerate(measures[: n_total - n], start=1):
                 mid = ids.take("measures")
                 add(db.Measure, id=mid, document_id=doc_id, ordinal=ordinal, section_number=pm.section_number,
                     section_heading=pm.section_heading, item_number=pm.item_number, item_heading=pm.item_heading,
                     clause_no=pm.clause_no, text=pm.text, source_line=pm.line, deadline_text=pm.deadline_text,
                     deadline=_shift(pm.deadline, years), valid_until=_shift(pm.valid_until, years),
-                    validity_source=pm.validity_source)
+                    validity_source=pm.validity_source, kind=pm.kind)
+                for i, (sentence, tokens) in enumerate(pm_sentences):
+                    add(db.Sentence, id=ids.take("sentences"), measure_id=mid, ordinal=i, text=sentence, tokens=tokens)
                 for role, names in (("lead", pm.lead_units), ("responsible", pm.responsible_units)):
                     for name in names:
                         add(db.MeasureUnit, id=ids.take("measure_units"), measure_id=mid, unit_id=unit_id(region, name),
@@ -204,6 +213,10 @@ def add_synthetic(url: str, n_total: int, seed: int, docs: List[ParsedDocument],
             if len(rows.get("terms", ())) >= batch_terms:
                 flush(conn)
         flush(conn)
+        # new contents, a new build id, as a rebuild writes: bot.query keeps what it loaded (the
+        # ranking's index, the tag index, measures) per build id, and would go on answering from
+        # the 215 real measures it loaded before
+        conn.execute(update(db.BuildInfo).where(db.BuildInfo.key == "build_id").values(value=uuid.uuid4().hex))
         if is_pg:  # explicit ids: move the sequences past them
             for model in order:
                 t = model.__tablename__
@@ -456,7 +469,7 @@ def table(report: dict) -> str:
     for r in report["backends"]:
         g = r["generate"]
         lines.append(f"[{r['backend']}] generated {g['measures']:,} measures in {g['seconds']:.0f} s "
-                     f"({g['added']['terms']:,} terms, {g['added']['tags']:,} tags); ANALYZE: {r['analyzed']}"
+                     f"({g['added']['sentences']:,} sentences, {g['added']['terms']:,} terms, {g['added']['tags']:,} tags); ANALYZE: {r['analyzed']}"
                      + (f"; plans: {r['plans']}" if r.get("plans") else ""))
     return "\n".join(lines)
 

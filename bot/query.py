@@ -14,8 +14,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Integer, and_, cast, exists, func, literal, or_, select
-from sqlalchemy.orm import Session, selectinload
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot import db, retrieve
 from bot.lexicon import Lexicon, load_lexicon
@@ -197,48 +198,50 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
         # a place we do not know: never fall back to listing every region's measures
         return QueryResult(profile=profile, as_of=as_of, total=0, offset=offset, results=[],
                            covered_regions=covered, region_covered=False)
-    region_filter, size_filter, region_covered = _filters(profile, covered, lex)
+    region_filter, size_filter, region_covered = _filters(session, profile, covered, lex)
     question = retrieve.prepare(text, lex, drop=profile.said)
     topic_only = question.empty and bool(profile.topic) and profile.topic in lex.topics
     if topic_only:
-        t = lex.topics[profile.topic]
-        # only a topic (a button, "/inform{"topic": …}"): any of its words answers it
-        question = retrieve.prepare(" ".join((t.name,) + t.aliases + t.keywords), lex)
-        question.groups = [tuple(question.weights)]
+        question = _topic_question(profile.topic, lex)
     if question.empty:
-        return _listing(session, profile, as_of, limit, offset, lex, region_filter + size_filter, covered,
+        return _listing(session, profile, as_of, limit, offset, lex, region_filter, size_filter, covered,
                         region_covered)
 
-    in_region = _ids(session, region_filter)
-    applicable = _ids(session, region_filter + size_filter) if size_filter else in_region
-    hits = _sentence_index(session).search(question, allowed=in_region, k=60)
-    stated = _stated_tags(session, [h.measure_id for h in hits])
+    tags = _tag_index(session)
+    in_region = region_filter
+    applicable = tags.both(region_filter, size_filter)
+    index, positions = _sentence_index(session)
+    hits = index.search(question, allowed=None if in_region is None else in_region[positions], k=60)
+    sizes, industry, topic = (tags.having("size", profile.sizes), tags.having("industry", [profile.industry]),
+                              tags.having("topic", [profile.topic]))
+    qualification = tags.having("qualification")
     for h in hits:  # the enterprise's own size/industry or the asked topic: a small boost, not the signal
-        tags = stated.get(h.measure_id, {})
-        if profile.sizes and set(profile.sizes) & set(tags.get("size", ())):
+        at = tags.position[h.measure_id]
+        if profile.sizes and sizes[at]:
             h.score *= 1.1
-        if profile.industry and profile.industry in tags.get("industry", ()):
+        if profile.industry and industry[at]:
             h.score *= 1.1
-        if profile.topic and profile.topic in tags.get("topic", ()):
+        if profile.topic and topic[at]:
             h.score *= 1.1
-        if tags.get("qualification"):  # for a narrower audience (农业龙头企业, 高企) than the enterprise said
+        if qualification[at]:  # for a narrower audience (农业龙头企业, 高企) than the enterprise said
             h.score *= 0.9
     hits.sort(key=lambda h: -h.score)
     if topic_only:  # every measure tagged with the topic answers it, best matching first
-        answering = [h for h in hits if profile.topic in stated.get(h.measure_id, {}).get("topic", ())]
+        answering = [h for h in hits if topic[tags.position[h.measure_id]]]
     else:
         answering = [h for h in hits if h.coverage >= retrieve.FOUND_COVERAGE]
     if answering and not topic_only:  # of the clauses about the thing asked, those near the best one
         top = answering[0].score
         answering = [h for h in answering if h.score >= top * retrieve.SHOWN_SHARE]
-    found = [h for h in answering if h.measure_id in applicable]
+    found = [h for h in answering if tags.holds(applicable, h.measure_id)]
     # about the thing asked but limited to another size/industry: said, with the clause
-    excluded = [h for h in answering if h.measure_id not in applicable][:2]
+    excluded = [h for h in answering if not tags.holds(applicable, h.measure_id)][:2]
     if found and excluded:
         excluded = [h for h in excluded if h.score >= found[0].score]
     relaxed = not found
-    shown = found if found else [h for h in hits if h.measure_id in applicable][:NEAREST_SHOWN]
+    shown = found if found else [h for h in hits if tags.holds(applicable, h.measure_id)][:NEAREST_SHOWN]
     page = shown[offset:offset + limit]
+    _stored_measures(session, [h.measure_id for h in page + excluded])  # one read for both lists
     rows = [(h.measure_id, 1, 0, h.score, 0) for h in page]
     results = _load_results(session, rows, profile, as_of, lex)
     snippets = {h.measure_id: h.sentences for h in page}
@@ -257,57 +260,115 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
                        regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]))
 
 
+_TOPIC_QUESTIONS: Dict[Tuple[int, str], Tuple[Lexicon, retrieve.Question]] = {}
+
+
+def _topic_question(topic: str, lex: Lexicon) -> retrieve.Question:
+    """Only a topic (a button, "/inform{"topic": …}"): any of its words answers it. Prepared
+    once per topic and lexicon (segmenting its ~30 words was 2.4 ms of each such question)."""
+    key = (id(lex), topic)
+    if key not in _TOPIC_QUESTIONS:
+        t = lex.topics[topic]
+        question = retrieve.prepare(" ".join((t.name,) + t.aliases + t.keywords), lex)
+        question.groups = [tuple(question.weights)]
+        _TOPIC_QUESTIONS[key] = (lex, question)  # the lexicon held: its id is not reused
+    return copy.copy(_TOPIC_QUESTIONS[key][1])
+
+
 #: when nothing answers the question, at most this many nearest clauses are offered
 NEAREST_SHOWN = 2
 
 
-def _filters(profile: Profile, covered: List[str], lex: Lexicon):
-    """SQL conditions: (district, size/industry) and whether the district is covered."""
-    M, T = db.Measure, db.Tag
-    region, size = [], []
+def _filters(session: Session, profile: Profile, covered: List[str], lex: Lexicon):
+    """(district, size/industry) as masks over ``_tag_index``'s measures (None: no condition),
+    and whether the district is covered."""
+    tags = _tag_index(session)
+    region = size = None
     region_covered = None
     if profile.district:
-        up = lex.ancestors(profile.district)
-        down = lex.descendants(profile.district)
-        # Uncorrelated IN rather than EXISTS: the database starts from the region's measures
-        # instead of testing every measure (bench/query_bench.py).
-        region.append(M.id.in_(select(T.measure_id).where(T.kind == "district", T.value.in_(up + down))))
+        region = tags.having("district", lex.ancestors(profile.district) + lex.descendants(profile.district))
         region_covered = lex.is_covered(profile.district, covered)
-    if profile.sizes:
-        size.append(or_(~_has_tag("size"), _has_tag("size", profile.sizes)))
+    if profile.sizes:  # a measure that states no size applies to every size
+        size = ~tags.having("size") | tags.having("size", profile.sizes)
     if profile.industry:
-        size.append(or_(~_has_tag("industry"), _has_tag("industry", [profile.industry])))
+        size = tags.both(size, ~tags.having("industry") | tags.having("industry", [profile.industry]))
     return region, size, region_covered
 
 
-def _has_tag(kind: str, values: Optional[Sequence[str]] = None):
-    M, T = db.Measure, db.Tag
-    cond = [T.measure_id == M.id, T.kind == kind]
-    if values is not None:
-        cond.append(T.value.in_(list(values)))
-    return exists().where(and_(*cond))
+class TagIndex:
+    """Which measures carry each tag, for one database build, as numpy arrays.
+
+    Why not SQL: the filters (district, size, industry) select thousands of measures at
+    100,000 (a city: a third of them), and the ranking needs them all as a set. Fetching
+    those ids from the database for every question was most of find_measures' time — 40 ms
+    of SQLite and SQLAlchemy row handling per set of ids and 44 ms per listing at 100,000
+    measures (cProfile over the bench's mix, bench/query_bench.py) — while the tags never
+    change within a build. Loaded once per build and process (2 s at 100,000 measures,
+    404,000 tags, next to the ranking's own index), a filter is then a few vectorised
+    operations (0.2 ms for district + size at 100,000), and SQLite and PostgreSQL give the
+    same answers by construction.
+
+    Masks are boolean arrays over ``ids`` (every measure, ascending id)."""
+
+    def __init__(self, measures: Sequence[Tuple[int, int, int, str, str]], tags: Iterable[Tuple[int, str, str]]):
+        """measures: (id, document id, ordinal, kind, document region) ordered by id; tags: (measure id, kind, value)."""
+        self.ids = np.array([m[0] for m in measures], dtype=np.int64)
+        self.position = {m[0]: i for i, m in enumerate(measures)}
+        self.document = np.array([m[1] for m in measures], dtype=np.int64)
+        self.ordinal = np.array([m[2] for m in measures], dtype=np.int64)
+        self.usable = np.array([m[3] == "enterprise" for m in measures], dtype=bool)
+        self.region = [m[4] for m in measures]
+        lists: Dict[Tuple[str, str], List[int]] = {}
+        for mid, kind, value in tags:
+            at = self.position.get(mid)
+            if at is not None:
+                lists.setdefault((kind, value), []).append(at)
+        self.by_value = {key: np.unique(np.array(v, dtype=np.int64)) for key, v in lists.items()}
+        kinds: Dict[str, List[np.ndarray]] = {}
+        for (kind, _), at in self.by_value.items():
+            kinds.setdefault(kind, []).append(at)
+        self.by_kind = {kind: np.unique(np.concatenate(parts)) for kind, parts in kinds.items()}
+
+    def having(self, kind: str, values: Optional[Iterable[Optional[str]]] = None) -> np.ndarray:
+        """Measures with a tag of ``kind`` (of one of ``values`` when given)."""
+        mask = np.zeros(len(self.ids), dtype=bool)
+        if values is None:
+            at = self.by_kind.get(kind)
+            if at is not None:
+                mask[at] = True
+            return mask
+        for v in values:
+            at = self.by_value.get((kind, v))
+            if at is not None:
+                mask[at] = True
+        return mask
+
+    @staticmethod
+    def both(a: Optional[np.ndarray], b: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        return b if a is None else a if b is None else a & b
+
+    def holds(self, mask: Optional[np.ndarray], measure_id: int) -> bool:
+        return mask is None or bool(mask[self.position[measure_id]])
 
 
-def _ids(session: Session, where) -> set:
-    if not where:
-        return set(_per_build(session, "all_ids", lambda: set(session.execute(select(db.Measure.id)).scalars())))
-    return set(session.execute(select(db.Measure.id).where(*where)).scalars())
+def _tag_index(session: Session) -> TagIndex:
+    def load():
+        M, D, T = db.Measure, db.Document, db.Tag
+        measures = session.execute(select(M.id, M.document_id, M.ordinal, M.kind, D.region)
+                                   .join(D, D.id == M.document_id).order_by(M.id)).all()
+        return TagIndex([tuple(m) for m in measures], session.execute(select(T.measure_id, T.kind, T.value)))
+    return _per_build(session, "tag_index", load)
 
 
-def _stated_tags(session: Session, ids: Sequence[int]) -> Dict[int, Dict[str, List[str]]]:
-    stored = _stored_measures(session, list(ids))
-    return {i: {"size": m["result"]["sizes"], "industry": m["result"]["industries"], "topic": m["result"]["topics"],
-                "qualification": m["result"]["qualifications"]}
-            for i, m in stored.items()}
-
-
-def _sentence_index(session: Session) -> retrieve.SentenceIndex:
+def _sentence_index(session: Session) -> Tuple[retrieve.SentenceIndex, np.ndarray]:
+    """The ranking's index, and where its measures are among ``_tag_index``'s (to hand it a filter)."""
     def load():
         rows = session.execute(select(db.Sentence.measure_id, db.Sentence.ordinal, db.Sentence.text, db.Sentence.tokens)
                                .order_by(db.Sentence.measure_id, db.Sentence.ordinal)).all()
         heads = dict(session.execute(select(db.Measure.id, db.Measure.item_heading)).all())
         kinds = dict(session.execute(select(db.Measure.id, db.Measure.kind)).all())
-        return retrieve.SentenceIndex([tuple(r) for r in rows], {k: v or "" for k, v in heads.items()}, kinds)
+        index = retrieve.SentenceIndex([tuple(r) for r in rows], {k: v or "" for k, v in heads.items()}, kinds)
+        return index, np.searchsorted(_tag_index(session).ids, np.array(index.measure_ids, dtype=np.int64))
     return _per_build(session, "sentence_index", load)
 
 
@@ -370,40 +431,39 @@ def _snippet(text: str, best: Sequence[int], max_chars: int = SNIPPET_BUDGET_MAN
 def _regions_of_ids(session: Session, ids: Sequence[int]) -> List[str]:
     """Regions of these measures, in order (find_measures passes every measure that answers,
     not only the page shown)."""
-    stored = _stored_measures(session, list(ids))
+    tags = _tag_index(session)
     out: List[str] = []
     for i in ids:
-        region = stored[i]["result"]["region"] if i in stored else None
+        region = tags.region[tags.position[i]] if i in tags.position else None
         if region and region not in out:
             out.append(region)
     return out
 
 
 def _listing(session: Session, profile: Profile, as_of: dt.date, limit: int, offset: int, lex: Lexicon,
-             filters, covered, region_covered) -> QueryResult:
+             region_filter, size_filter, covered, region_covered) -> QueryResult:
     """No words to search for: the measures that apply to the profile, those stating the
-    enterprise's size/industry first, usable ones before government work descriptions."""
-    M = db.Measure
-    size_match = cast(_has_tag("size", profile.sizes), Integer) if profile.sizes else literal(0)
-    industry_match = cast(_has_tag("industry", [profile.industry]), Integer) if profile.industry else literal(0)
-    topic_match = cast(_has_tag("topic", [profile.topic]), Integer) if profile.topic else literal(0)
-    usable = cast(M.kind == "enterprise", Integer)
-    base = select(M.id, literal(1).label("applies"), (size_match + industry_match).label("slot"),
-                  (topic_match * 1.0).label("rel"), literal(0).label("exp")).where(*filters)
-    # only real expressions in ORDER BY: PostgreSQL reads a bare constant as a column position
-    order = [usable.desc()]
-    if profile.topic:
-        order.append(topic_match.desc())
-    if profile.sizes or profile.industry:
-        order.append((size_match + industry_match).desc())
-    rows = session.execute(base.add_columns(func.count().over().label("total"))
-                           .order_by(*order, M.document_id, M.ordinal).limit(limit).offset(offset)).all()
-    total = rows[0].total if rows else (session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-                                        if offset else 0)
+    enterprise's size/industry first, usable ones before government work descriptions,
+    then in document order (sorted over ``_tag_index``'s arrays: 44 ms of SQL per listing
+    at 100,000 measures before, see TagIndex)."""
+    tags = _tag_index(session)
+    where = tags.both(region_filter, size_filter)
+    chosen = np.arange(len(tags.ids)) if where is None else np.flatnonzero(where)
+    size_match = tags.having("size", profile.sizes)[chosen] if profile.sizes else np.zeros(len(chosen), dtype=bool)
+    industry_match = (tags.having("industry", [profile.industry])[chosen] if profile.industry
+                      else np.zeros(len(chosen), dtype=bool))
+    topic_match = (tags.having("topic", [profile.topic])[chosen] if profile.topic
+                   else np.zeros(len(chosen), dtype=bool)).astype(np.int64)
+    slot = size_match.astype(np.int64) + industry_match.astype(np.int64)
+    # usable first, then the asked topic, then the stated size/industry, then document order
+    order = np.lexsort((tags.ordinal[chosen], tags.document[chosen], -slot, -topic_match,
+                        -tags.usable[chosen].astype(np.int64)))
+    page = order[offset:offset + limit]
+    rows = [(int(tags.ids[chosen[i]]), 1, int(slot[i]), float(topic_match[i]), 0) for i in page]
     results = _load_results(session, rows, profile, as_of, lex)
     for r in results:
         r.snippet = _snippet(r.text, [0])
-    return QueryResult(profile=profile, as_of=as_of, total=total, offset=offset, results=results,
+    return QueryResult(profile=profile, as_of=as_of, total=len(chosen), offset=offset, results=results,
                        covered_regions=covered, region_covered=region_covered, found=bool(results),
                        regions=_regions_of_ids(session, [r.id for r in results]))
 
@@ -452,44 +512,76 @@ def _stored_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
     cache = _per_build(session, "measures", dict)
     missing = [i for i in ids if i not in cache]
     if missing:
-        for m in session.execute(select(db.Measure).where(db.Measure.id.in_(missing)).options(
-                selectinload(db.Measure.document).selectinload(db.Document.contact_unit).selectinload(db.Unit.aliases),
-                selectinload(db.Measure.units).selectinload(db.MeasureUnit.unit).selectinload(db.Unit.aliases),
-                selectinload(db.Measure.amounts), selectinload(db.Measure.tags))).scalars():
-            cache[m.id] = _stored_fields(m)
+        cache.update(_read_measures(session, missing))
     return {i: cache[i] for i in ids if i in cache}
 
 
-def _unit_fields(unit: db.Unit, role: str) -> dict:
-    return {"name": unit.name, "role": role, "region": unit.region, "full_name": unit.full_name,
-            "aliases": [a.alias for a in unit.aliases], "generic": unit.generic}
+def _read_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
+    """What a result shows of these measures, in six plain SELECTs (Core, not ORM objects).
 
+    At 100,000 measures almost every page holds measures this process has not shown yet,
+    and loading them through the ORM (selectinload of document, units, aliases, amounts,
+    tags) took 2.5 s of the bench's 450 questions under cProfile, half of find_measures'
+    time once the filters and the ranking were fast; these SELECTs take 0.9 s
+    (bench/query_bench.py)."""
+    M, D, MU, U, UA, A, T = (t.__table__ for t in (db.Measure, db.Document, db.MeasureUnit, db.Unit, db.UnitAlias,
+                                                     db.AmountRow, db.Tag))
+    measures = session.execute(select(M, D.c.key, D.c.title, D.c.title_note, D.c.doc_number, D.c.issuer,
+                                      D.c.published, D.c.source_url, D.c.region, D.c.validity_text,
+                                      D.c.contact_unit_id, D.c.contact_text)
+                               .join(D, D.c.id == M.c.document_id).where(M.c.id.in_(list(ids)))).all()
+    if not measures:
+        return {}
+    found = [m.id for m in measures]
+    roles = session.execute(select(MU.c.measure_id, MU.c.role, MU.c.unit_id).where(MU.c.measure_id.in_(found))
+                            .order_by(MU.c.id)).all()
+    unit_ids = {r.unit_id for r in roles} | {m.contact_unit_id for m in measures if m.contact_unit_id is not None}
+    units = {u.id: u for u in session.execute(select(U).where(U.c.id.in_(unit_ids)))} if unit_ids else {}
+    aliases: Dict[int, List[str]] = {}
+    if unit_ids:
+        for a in session.execute(select(UA.c.unit_id, UA.c.alias).where(UA.c.unit_id.in_(unit_ids)).order_by(UA.c.id)):
+            aliases.setdefault(a.unit_id, []).append(a.alias)
+    amounts: Dict[int, List[dict]] = {}
+    for a in session.execute(select(A).where(A.c.measure_id.in_(found)).order_by(A.c.id)):
+        amounts.setdefault(a.measure_id, []).append({"raw": a.raw, "value": a.value, "unit": a.unit,
+                                                     "qualifier": a.qualifier, "sentence": a.sentence, "kind": a.kind})
+    tags: Dict[int, Dict[str, List[str]]] = {}
+    for t in session.execute(select(T.c.measure_id, T.c.kind, T.c.value).where(T.c.measure_id.in_(found))
+                             .order_by(T.c.id)):
+        tags.setdefault(t.measure_id, {}).setdefault(t.kind, []).append(t.value)
+    by_measure: Dict[int, List[Tuple[str, Any]]] = {}
+    for r in roles:
+        by_measure.setdefault(r.measure_id, []).append((r.role, units[r.unit_id]))
 
-def _stored_fields(m: db.Measure) -> dict:
-    doc = m.document
-    tags: Dict[str, List[str]] = {}
-    for t in m.tags:
-        tags.setdefault(t.kind, []).append(t.value)
-    return {
-        "result": dict(
-            id=m.id, document_key=doc.key, document=doc.title, title_note=doc.title_note, doc_number=doc.doc_number,
-            issuer=doc.issuer, published=doc.published.isoformat() if doc.published else None,
-            source_url=doc.source_url, region=doc.region,
-            item=m.item_number, item_heading=m.item_heading or "", clause_no=m.clause_no,
-            section=m.section_heading or "", text=m.text,
-            lead_units=[mu.unit.name for mu in m.units if mu.role == "lead"],
-            responsible_units=[mu.unit.name for mu in m.units if mu.role == "responsible"],
-            amounts=[{"raw": a.raw, "value": a.value, "unit": a.unit, "qualifier": a.qualifier, "sentence": a.sentence,
-                      "kind": a.kind} for a in m.amounts],
-            deadline_text=m.deadline_text, deadline=m.deadline.isoformat() if m.deadline else None,
-            valid_until=m.valid_until.isoformat() if m.valid_until else None,
-            validity_source=m.validity_source, validity_text=doc.validity_text, kind=m.kind,
-            sizes=tags.get("size", []), industries=tags.get("industry", []), districts=tags.get("district", []),
-            topics=tags.get("topic", []), qualifications=tags.get("qualification", [])),
-        "units": [_unit_fields(mu.unit, mu.role) for mu in m.units],
-        "document_contact": _unit_fields(doc.contact_unit, "document_contact") if doc.contact_unit else None,
-        "document_contact_text": doc.contact_text,
-    }
+    def unit_fields(unit, role: str) -> dict:
+        return {"name": unit.name, "role": role, "region": unit.region, "full_name": unit.full_name,
+                "aliases": list(aliases.get(unit.id, ())), "generic": unit.generic}
+
+    out: Dict[int, dict] = {}
+    for m in measures:
+        mine = by_measure.get(m.id, [])
+        t = tags.get(m.id, {})
+        contact = units.get(m.contact_unit_id) if m.contact_unit_id is not None else None
+        out[m.id] = {
+            "result": dict(
+                id=m.id, document_key=m.key, document=m.title, title_note=m.title_note, doc_number=m.doc_number,
+                issuer=m.issuer, published=m.published.isoformat() if m.published else None,
+                source_url=m.source_url, region=m.region,
+                item=m.item_number, item_heading=m.item_heading or "", clause_no=m.clause_no,
+                section=m.section_heading or "", text=m.text,
+                lead_units=[u.name for role, u in mine if role == "lead"],
+                responsible_units=[u.name for role, u in mine if role == "responsible"],
+                amounts=amounts.get(m.id, []),
+                deadline_text=m.deadline_text, deadline=m.deadline.isoformat() if m.deadline else None,
+                valid_until=m.valid_until.isoformat() if m.valid_until else None,
+                validity_source=m.validity_source, validity_text=m.validity_text, kind=m.kind,
+                sizes=t.get("size", []), industries=t.get("industry", []), districts=t.get("district", []),
+                topics=t.get("topic", []), qualifications=t.get("qualification", [])),
+            "units": [unit_fields(u, role) for role, u in mine],
+            "document_contact": unit_fields(contact, "document_contact") if contact is not None else None,
+            "document_contact_text": m.contact_text,
+        }
+    return out
 
 
 def _load_results(session: Session, rows, profile: Profile, as_of: dt.date, lex: Lexicon) -> List[MeasureResult]:
