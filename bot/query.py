@@ -693,7 +693,7 @@ def documents_asked(session: Session, profile: Profile, text: str, as_of: Option
     contacts = _contacts_for(session, [(d.contact_unit.region, d.contact_unit.name) for d in docs if d.contact_unit])
     out = []
     for d in docs:
-        unit = _unit_info(_unit_fields(d.contact_unit, "document_contact"), contacts) if d.contact_unit else None
+        unit = _unit_info(_document_unit(d.contact_unit), contacts) if d.contact_unit else None
         number = f"（{d.doc_number}）" if d.doc_number else ""
         out.append(DocumentResult(
             label=f"{d.title}（原文无标题）" if d.title_note else f"《{d.title}》{number}", region=d.region,
@@ -703,3 +703,9 @@ def documents_asked(session: Session, profile: Profile, text: str, as_of: Option
             contact=asdict(unit) if unit else None, contact_text=d.contact_text, hotline=lex.hotline_info(d.region),
             expired=None if d.valid_until is None else d.valid_until < as_of))
     return out
+
+
+def _document_unit(unit: db.Unit) -> dict:
+    """A document's contact unit in the shape _unit_info takes (the ORM's aliases relationship)."""
+    return {"name": unit.name, "role": "document_contact", "region": unit.region, "full_name": unit.full_name,
+            "aliases": [a.alias for a in unit.aliases], "generic": unit.generic}
