@@ -242,8 +242,11 @@ async def measure_length(stack: Stack, turns: int) -> Dict:
                                  "rest_ms": round(statistics.median(x - y for x, y in zip(lat[a - 1:b], action_ms[a - 1:b])), 1)}
     first = windows.get("1-20")
     last = windows.get(f"{turns - 19}-{turns}") or round(statistics.median(lat[-20:]), 1)
+    every = {f"{a + 1}-{a + 20}": round(statistics.median(lat[a:a + 20]), 1) for a in range(0, turns - 19, 20)}
     return {"turns": turns, "median_ms": windows, "split_median_ms": split, "last_20_median_ms": last,
-            "last_over_first": round(last / first, 2) if first else None, "probes": probes}
+            "last_over_first": round(last / first, 2) if first else None, "probes": probes,
+            "every_20_median_ms": every, "worst_over_first": round(max(every.values()) / first, 2) if first else None,
+            "latency_ms": [round(x, 1) for x in lat]}
 
 
 def action_time_per_turn(stack: Stack, spans: List[tuple]) -> List[float]:
@@ -323,7 +326,7 @@ def main(argv=None) -> int:
                       f"{c.get('postgres')} {c.get('redis')} {c.get('balancer')}   {m.get('rasa-1')}/{m.get('rasa-2')}")
     if "length" in result:
         L = result["length"]
-        print(f"\nconversation of {L['turns']} turns on one instance, median ms by turns: {L['median_ms']} "
+        print(f"\nconversation of {L['turns']} turns on one instance, median ms by turns: {L['every_20_median_ms']} "
               f"(last/first x{L['last_over_first']})")
         for w, d in L["split_median_ms"].items():
             print(f"  turns {w}: action servers {d['action_server_ms']} ms, everything else {d['rest_ms']} ms")

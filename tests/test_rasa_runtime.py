@@ -328,3 +328,35 @@ def test_a_session_cut_by_length_answers_exactly_as_one_long_session(tmp_path, m
     assert sum(isinstance(e, UserUttered) for e in whole.events) == len(LONG_CONVERSATION)
     assert cut.current_slot_values() == whole.current_slot_values()
     assert cut.get_slot("district") and cut.get_slot("shown_measures")
+
+
+async def test_the_two_step_session_query_reads_what_stock_reads(tmp_path, domain):
+    """GuardedSQLTrackerStore's latest-session query (start first, then the events from it: no
+    nested loop on PostgreSQL) gives stock's rows, in stock's order, and the (sender_id,
+    timestamp) index is there."""
+    import sqlalchemy as sa
+
+    from bot.runtime.tracker_store import SESSION_INDEX, GuardedSQLTrackerStore
+
+    path = tmp_path / "t.db"
+    ours = GuardedSQLTrackerStore(domain, dialect="sqlite", db=str(path))
+    tracker = DialogueStateTracker("s-1", domain.slots)
+    for n in range(3):
+        _start_session(tracker)
+        for k in range(3):
+            _turn(tracker, f"第{n}段第{k}问", district="增城区" if k == 1 else None)
+    await ours.save(tracker)
+    other = DialogueStateTracker("s-2", domain.slots)
+    _turn(other, "没有会话开始的对话")
+    await ours.save(other)
+    stock = SQLTrackerStore(domain, dialect="sqlite", db=str(path))
+    for sender in ("s-1", "s-2", "nobody"):
+        with ours.session_scope() as a, stock.session_scope() as b:
+            got = [e.id for e in ours._event_query(a, sender, fetch_events_from_all_sessions=False)]
+            want = [e.id for e in SQLTrackerStore._event_query(stock, b, sender, fetch_events_from_all_sessions=False)]
+        assert got == want, sender
+    latest = await ours.retrieve("s-1")
+    assert _events(latest) == _events(await _stock_view(path, domain, "s-1"))
+    assert sum(isinstance(e, UserUttered) for e in latest.events) == 3 and latest.get_slot("district") == "增城区"
+    names = {i["name"] for i in sa.inspect(ours.engine).get_indexes("events")}
+    assert SESSION_INDEX in names

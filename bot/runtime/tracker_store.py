@@ -54,6 +54,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 logger = logging.getLogger(__name__)
 
+SESSION_INDEX = "ix_events_sender_timestamp"
 DEFAULT_CACHE_SIZE = 2000  # conversations; a tracker of a 20-turn conversation is ~100 KB in memory
 
 
@@ -81,6 +82,38 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name != "sqlite":
             self._check_connections_before_use()
+        self._index_sessions()
+
+    def _index_sessions(self) -> None:
+        """An index on (sender_id, timestamp), which Rasa does not create: a turn reads the
+        latest session's events by that range, not every event the sender ever had."""
+        import sqlalchemy as sa
+
+        try:
+            sa.Index(SESSION_INDEX, self.SQLEvent.__table__.c.sender_id,
+                     self.SQLEvent.__table__.c.timestamp).create(self.engine, checkfirst=True)
+        except Exception as e:  # e.g. a read-only database user: stock's queries still work, slower
+            logger.warning("tracker store: index %s not created (%s)", SESSION_INDEX, type(e).__name__)
+
+    def _event_query(self, session: Any, sender_id: Text, fetch_events_from_all_sessions: bool = False) -> Any:
+        """Stock's query in two steps: the latest session's start first, then the events from
+        it on. Stock joins the two in one statement, and with the statistics PostgreSQL has
+        for a table that is growing (one row estimated per sender) it plans a nested loop
+        that recomputes the session start for every event of the sender: measured on the
+        scaled stack, 153 ms for a sender with 1,194 events, growing with the square of the
+        conversation's whole history (every session of it) until autovacuum analyses the
+        table. Same rows, same order (by id)."""
+        if fetch_events_from_all_sessions:
+            return super()._event_query(session, sender_id, fetch_events_from_all_sessions)
+        import sqlalchemy as sa
+
+        E = self.SQLEvent
+        start = session.query(sa.func.max(E.timestamp)).filter(
+            E.sender_id == sender_id, E.type_name == SessionStarted.type_name).scalar()
+        query = session.query(E).filter(E.sender_id == sender_id)
+        if start is not None:
+            query = query.filter(E.timestamp >= start)
+        return query.order_by(E.id)
 
     def _check_connections_before_use(self) -> None:
         import sqlalchemy as sa
