@@ -149,7 +149,7 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
 
 
 #: what comes before a figure that describes the enterprise itself
-_OWN_FIGURE = re.compile(r"(我们|我司|我家|咱们|本公司|公司|企业|店里|厂里|单位|一共|总共)[^，,。？?！!]{0,6}$|[，,]\s*$|^\s*$")
+_OWN_FIGURE = re.compile(r"(我们|我司|我家|咱们|本公司|公司|企业|店里|厂里|单位|一共|总共)[^，,。？?！!]{0,6}$|[，,]\s*$")
 
 
 def states_figures(text: str) -> bool:
