@@ -241,7 +241,6 @@ def test_nlu_report_fails_loudly_on_bad_training_data(kind, tmp_path, capsys):
 def test_nlu_report_command_exits_non_zero(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text('version: "3.1"\nnlu:\n' + BAD["lexicon"][0], encoding="utf-8")
-    t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "bot", "nlu-report", "--data", str(bad), "--out", str(tmp_path / "o")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2
