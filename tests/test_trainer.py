@@ -5,10 +5,8 @@ Conversations are written with Rasa's own SQLTrackerStore, so the review reads w
 assistant stores; tests/test_trainer_e2e.py does the same from a real REST conversation."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
