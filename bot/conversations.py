@@ -23,9 +23,10 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
+from bot.inbox import CST
+
 ROOT = Path(__file__).resolve().parent.parent
 TRACKER_ENV = "TRACKER_DATABASE_URL"
-CST = dt.timezone(dt.timedelta(hours=8))
 #: at most this many earlier sessions, and messages per session, go with a ticket
 MAX_SESSIONS = 5
 MAX_MESSAGES = 30
@@ -69,7 +70,8 @@ def read_only_engine(url: str):
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
-def _local(ts: float) -> str:
+def local_time(ts: float) -> str:
+    """Rasa's epoch timestamp as ISO 8601 in +08:00, as the console shows every time."""
     return dt.datetime.fromtimestamp(ts, CST).isoformat(timespec="seconds")
 
 
@@ -104,7 +106,7 @@ class Conversations:
         sessions: List[Dict] = []
         for kind, ts, data in rows:
             if kind == "session_started" or not sessions:
-                sessions.append({"started": _local(ts), "messages": []})
+                sessions.append({"started": local_time(ts), "messages": []})
                 if kind == "session_started":
                     continue
             try:
@@ -113,7 +115,7 @@ class Conversations:
                 continue
             if text and not text.startswith("/"):
                 sessions[-1]["messages"].append({"from": "user" if kind == "user" else "bot", "text": text,
-                                                 "at": _local(ts)})
+                                                 "at": local_time(ts)})
         sessions = [s for s in sessions if s["messages"]]
         for s in sessions:
             s["messages"] = s["messages"][-max_messages:]

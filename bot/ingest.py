@@ -239,23 +239,20 @@ def industry_limits(text: str, lex: Lexicon) -> List[str]:
     only mention one (the clause helps any enterprise), and so does a word after 尤其是.
     A mention counted as a limit would remove the clause for every other enterprise and tell
     it "按原文不适用" (bot/query.py filters on these tags); a stressed or passing mention does
-    not. Measured on the five seeds: the clauses with an industry tag went from 94 to 55."""
-    out: List[str] = []
-    for ind in lex.industries.values():
-        for k in ind.keywords:
-            start = text.find(k)
-            while start >= 0:
-                end = start + len(k)
-                stressed = EMPHASIS_BEFORE.search(text[max(0, start - 4):start])
-                audience = (_AUDIENCE_WORD.search(k) or _AUDIENCE_AFTER.search(text[end:end + 80])
-                            or (_INSTITUTION_WORD.search(k) and _FOR_BEFORE.search(text[max(0, start - 12):start])))
-                if audience and not stressed:
-                    out.append(ind.name)
-                    break
-                start = text.find(k, end)
-            if out and out[-1] == ind.name:
-                break
-    return out
+    not. Measured on the five seeds: the clauses with an industry tag went from 78 to 33."""
+    return [ind.name for ind in lex.industries.values() if any(_names_audience(text, k) for k in ind.keywords)]
+
+
+def _names_audience(text: str, keyword: str) -> bool:
+    """Some occurrence of ``keyword`` in ``text`` names who the clause is for (not stressed)."""
+    for m in re.finditer(re.escape(keyword), text):
+        start, end = m.span()
+        if EMPHASIS_BEFORE.search(text[max(0, start - 4):start]):
+            continue
+        if (_AUDIENCE_WORD.search(keyword) or _AUDIENCE_AFTER.search(text[end:end + 80])
+                or (_INSTITUTION_WORD.search(keyword) and _FOR_BEFORE.search(text[max(0, start - 12):start]))):
+            return True
+    return False
 
 
 def tag_measure(m: ParsedMeasure, doc_regions: Sequence[str], doc_sizes: Sequence[str], lex: Lexicon) -> None:

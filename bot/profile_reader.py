@@ -129,6 +129,7 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
             # NLU read an industry word the enterprise did not describe itself with ("出口信用保险"
             # names 保险, not the enterprise's trade): it is part of the question, not the profile
             out["industry"] = None
+    sized = False
     if not out.get("size"):
         sizes: List[str] = []
         for surface, members in find_terms(t, lex.size_terms()):
@@ -138,13 +139,12 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
             sizes = _sizes_from_numbers(t, out.get("industry"))
         if sizes:
             out["size"] = sizes
-            # "30个人", "营业额600万" beside a size describe the enterprise, they are not
-            # searched for ("招一个工人补多少钱" without one asks about a hire, and is)
-            said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t) if m.group(0) not in said)
-    # the enterprise's own head count or revenue is never searched for, even when it does not
-    # settle the size ("我们是一家餐馆，十几个人": 住宿餐饮 needs the revenue as well)
+            sized = True
+    # "30个人", "营业额600万" describe the enterprise, not what it asks, beside a size it stated or
+    # when they are its own ("我们是一家餐馆，十几个人": 住宿餐饮 needs the revenue too, so no size);
+    # "招一个工人补多少钱" asks about a hire, and is searched for
     said.extend(m.group(0) for m in _FIGURES_SPAN.finditer(t)
-                if m.group(0) not in said and (_OWN_FIGURE.search(t[:m.start()]) or ind))
+                if m.group(0) not in said and (sized or ind or _OWN_FIGURE.search(t[:m.start()])))
     return out, said
 
 

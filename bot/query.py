@@ -75,6 +75,15 @@ class UnitInfo:
     source: Optional[str] = None
 
 
+def document_label(title: str, title_note: Optional[str], doc_number: Optional[str]) -> str:
+    """《标题》（文号）; a document that prints no title is cited by our description of it,
+    said to be one, never in 《》 as if it were its title."""
+    if title_note:
+        return f"{title}（原文无标题）"
+    number = f"（{doc_number}）" if doc_number else ""
+    return f"《{title}》{number}"
+
+
 @dataclass
 class MeasureResult:
     id: int
@@ -117,12 +126,7 @@ class MeasureResult:
 
     @property
     def document_label(self) -> str:
-        """《标题》（文号）; a document that prints no title is cited by our description of it,
-        said to be one, never in 《》 as if it were its title."""
-        if self.title_note:
-            return f"{self.document}（原文无标题）"
-        number = f"（{self.doc_number}）" if self.doc_number else ""
-        return f"《{self.document}》{number}"
+        return document_label(self.document, self.title_note, self.doc_number)
 
     @property
     def article(self) -> str:
@@ -554,8 +558,7 @@ def _read_measures(session: Session, ids: Sequence[int]) -> Dict[int, dict]:
         by_measure.setdefault(r.measure_id, []).append((r.role, units[r.unit_id]))
 
     def unit_fields(unit, role: str) -> dict:
-        return {"name": unit.name, "role": role, "region": unit.region, "full_name": unit.full_name,
-                "aliases": list(aliases.get(unit.id, ())), "generic": unit.generic}
+        return _unit_fields(unit, role, aliases.get(unit.id, ()))
 
     out: Dict[int, dict] = {}
     for m in measures:
@@ -693,10 +696,10 @@ def documents_asked(session: Session, profile: Profile, text: str, as_of: Option
     contacts = _contacts_for(session, [(d.contact_unit.region, d.contact_unit.name) for d in docs if d.contact_unit])
     out = []
     for d in docs:
-        unit = _unit_info(_document_unit(d.contact_unit), contacts) if d.contact_unit else None
-        number = f"（{d.doc_number}）" if d.doc_number else ""
+        unit = _unit_info(_unit_fields(d.contact_unit, "document_contact", [a.alias for a in d.contact_unit.aliases]),
+                          contacts) if d.contact_unit else None
         out.append(DocumentResult(
-            label=f"{d.title}（原文无标题）" if d.title_note else f"《{d.title}》{number}", region=d.region,
+            label=document_label(d.title, d.title_note, d.doc_number), region=d.region,
             valid_until=d.valid_until.isoformat() if d.valid_until else None,
             validity_text=d.validity_text if d.validity_text and "未注明" not in d.validity_text else None,
             published=d.published.isoformat() if d.published else None,
@@ -705,7 +708,7 @@ def documents_asked(session: Session, profile: Profile, text: str, as_of: Option
     return out
 
 
-def _document_unit(unit: db.Unit) -> dict:
-    """A document's contact unit in the shape _unit_info takes (the ORM's aliases relationship)."""
-    return {"name": unit.name, "role": "document_contact", "region": unit.region, "full_name": unit.full_name,
-            "aliases": [a.alias for a in unit.aliases], "generic": unit.generic}
+def _unit_fields(unit: Any, role: str, aliases: Iterable[str]) -> dict:
+    """A unit as stored, in the shape _unit_info takes."""
+    return {"name": unit.name, "role": role, "region": unit.region, "full_name": unit.full_name,
+            "aliases": list(aliases), "generic": unit.generic}

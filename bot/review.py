@@ -24,7 +24,6 @@ Cost: the newest :data:`SCAN_LIMIT` user events are read and their JSON parsed p
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -34,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import declarative_base
 
 from bot import inbox as inbox_store
-from bot.conversations import EVENTS as _events, tracker_url
+from bot.conversations import EVENTS as _events, local_time, tracker_url
 from bot.conversations import read_only_engine as _read_only_engine
 from bot.trainingdata import text_key
 
@@ -196,7 +195,7 @@ def _row(key: str, ev: dict, name: Optional[str], conf: float) -> dict:
         seen.add(span)
         entities.append({"start": span[0], "end": span[1], "entity": span[2], "value": e.get("value"),
                          "text": ev["text"][span[0]:span[1]], "extractor": e.get("extractor")})
-    at = dt.datetime.fromtimestamp(ev["timestamp"] or 0, inbox_store.CST).isoformat(timespec="seconds")
+    at = local_time(ev["timestamp"] or 0)
     return {"key": key, "text": ev["text"], "intent": name, "confidence": round(conf, 3),
             "guess": {"intent": guess.get("name"), "confidence": round(float(guess.get("confidence") or 0), 3)}
             if guess and name == FALLBACK_INTENT else None,

@@ -44,7 +44,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from bot import wording
 from bot.channels.dedup import DEFAULT_TTL_SECONDS, DedupStore, InMemoryDedupStore, store_from_settings
 from bot.channels.delivery import MessageSender
-from bot.inbox import Inbox
+from bot.inbox import Inbox, forward_to_open_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -501,14 +501,8 @@ class WeChatFamilyInput(InputChannel):
             await self.store.publish(key, pieces)
 
     async def _to_open_ticket(self, user: str, question: str) -> Optional[str]:
-        """The sentence for a message that went to the user's open ticket; None: no open
-        ticket, or the inbox cannot be read (the bot answers, as before there was an inbox).
-        Costs one indexed lookup per message (~3 ms on SQLite)."""
-        try:
-            ticket = await asyncio.to_thread(self.inbox.customer_message, user, question)
-        except Exception:
-            logger.exception("%s: the inbox could not be read", self.name())
-            return None
+        """The sentence for a message that went to the user's open ticket, else None."""
+        ticket = await forward_to_open_ticket(self.inbox, user, question, self.name())
         return None if ticket is None else wording.forwarded_to_agent(ticket["number"])
 
     async def _send_rest(self, user: str, pieces: List[str]) -> None:

@@ -55,7 +55,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from bot import wording
 from bot.channels import checks
 from bot.channels.rest import answer_or_apologise
-from bot.inbox import VOTES, Inbox
+from bot.inbox import VOTES, Inbox, forward_to_open_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -250,11 +250,7 @@ class WidgetInput(InputChannel):
 
     async def _to_open_ticket(self, sender_id: str, text: str) -> Optional[List[Dict[str, Any]]]:
         """While a ticket is open the message is the agent's, not the bot's."""
-        try:
-            ticket = await asyncio.to_thread(self.inbox.customer_message, sender_id, text)
-        except Exception:  # the inbox is down: the bot answers, as before there was one
-            logger.exception("widget: the inbox could not be read")
-            return None
+        ticket = await forward_to_open_ticket(self.inbox, sender_id, text, "widget")
         if ticket is None:
             return None
         return [{"recipient_id": sender_id, "text": wording.forwarded_to_agent(ticket["number"])}]
