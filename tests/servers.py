@@ -1,20 +1,24 @@
 """Real servers for the end-to-end tests and the benchmarks: the action server and the
 Rasa server on free ports, the production endpoints pointed at other ports and files, and
-waiting until a server answers.
+waiting until a server answers; an aiohttp app (the assist console) in a thread of its own.
 
 Started as scripts/run.sh starts them: secrets (Rasa's API token, the widget's session
 key, the action server's shared secret) in the environment, never on the command line."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -146,3 +150,36 @@ class Assistant:
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@contextlib.contextmanager
+def aiohttp_in_thread(make_app: Callable[[], Any], shutdown_timeout: float = 60.0) -> Iterator[str]:
+    """The app ``make_app()`` builds, served on a free loopback port in its own thread and event
+    loop (selenium's calls block the test's thread); yields its base URL, then cleans it up."""
+    from aiohttp import web
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    box = {}
+
+    async def start():
+        runner = web.AppRunner(make_app(), shutdown_timeout=shutdown_timeout)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        box["runner"], box["port"] = runner, runner.addresses[0][1]
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30), "aiohttp server did not start"
+    try:
+        yield f"http://127.0.0.1:{box['port']}"
+    finally:
+        asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)

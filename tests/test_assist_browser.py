@@ -5,10 +5,8 @@ in the venv; skips cleanly without either. Saves a phone-width screenshot under 
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -39,35 +37,11 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 @pytest.fixture
 def live_server(db_url):
     """The console on a real port, in its own thread and event loop (selenium calls block)."""
-    from aiohttp import web
-
     from bot.assist.app import create_app
+    from tests.servers import aiohttp_in_thread
 
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box = {}
-
-    async def start():
-        runner = web.AppRunner(create_app(database_url=db_url, token=TOKEN))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        box["runner"] = runner
-        box["port"] = runner.addresses[0][1]
-
-    def run():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(30), "assist server did not start"
-    yield f"http://127.0.0.1:{box['port']}"
-    asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with aiohttp_in_thread(lambda: create_app(database_url=db_url, token=TOKEN)) as url:
+        yield url
 
 
 @pytest.fixture

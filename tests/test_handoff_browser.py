@@ -4,15 +4,13 @@ reload, claims it and replies; the reply appears in the enterprise's widget. Als
 next-step buttons and scroll position, and the offline banner's hotline."""
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import time
 
 import pytest
 
 from bot.inbox import Inbox
-from tests.servers import free_port
+from tests.servers import aiohttp_in_thread, free_port
 from tests.test_widget_browser import (ask, bot_texts, browser, lists_measures, open_fresh_widget,  # noqa: F401
                                        wait_for)  # noqa: F401
 
@@ -24,29 +22,11 @@ TOKEN = "handoff-browser-token"
 @pytest.fixture(scope="module")
 def console(db_url, assistant):
     """The assist console (which also serves /widget/) on the assistant's inbox, on a real port."""
-    from aiohttp import web
-
     from bot.assist.app import create_app
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box = {}
 
-    def serve():
-        asyncio.set_event_loop(loop)
-        runner = web.AppRunner(create_app(database_url=db_url, token=TOKEN, inbox_url=assistant.inbox_url),
-                               shutdown_timeout=2)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        box["runner"] = runner
-        started.set()
-        loop.run_forever()
-
-    threading.Thread(target=serve, daemon=True).start()
-    assert started.wait(30)
-    yield f"http://127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(15)
-    loop.call_soon_threadsafe(loop.stop)
+    with aiohttp_in_thread(lambda: create_app(database_url=db_url, token=TOKEN, inbox_url=assistant.inbox_url),
+                           shutdown_timeout=2) as url:
+        yield url
 
 
 def click_ticket(browser, number):

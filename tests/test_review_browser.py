@@ -8,7 +8,6 @@ tests/test_assist_browser.py)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
 import yaml
@@ -27,39 +26,16 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def review_server(db_url, tmp_path):
-    from aiohttp import web
-
     from bot.assist.app import create_app
+    from tests.servers import aiohttp_in_thread
     tracker = tmp_path / "tracker.db"
     asyncio.run(_store_conversation(tracker, "u1", [("中型", "greet", 0.35, []),
                                                    ("增城区小微企业有什么贷款贴息政策", "ask_measures", 0.97, [])]))
     reviewed = tmp_path / "nlu_reviewed.yml"
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box = {}
-
-    async def start():
-        runner = web.AppRunner(create_app(database_url=db_url, token=AGENT, trainer_token=TRAINER,
-                                          inbox_url=f"sqlite:///{tmp_path / 'inbox.db'}",
-                                          tracker_url=f"sqlite:///{tracker}", review_file=str(reviewed)))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        box["runner"], box["port"] = runner, runner.addresses[0][1]
-
-    def run():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(30)
-    yield f"http://127.0.0.1:{box['port']}", reviewed
-    asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with aiohttp_in_thread(lambda: create_app(database_url=db_url, token=AGENT, trainer_token=TRAINER,
+                                              inbox_url=f"sqlite:///{tmp_path / 'inbox.db'}",
+                                              tracker_url=f"sqlite:///{tracker}", review_file=str(reviewed))) as url:
+        yield url, reviewed
 
 
 def test_trainer_corrects_a_misread_message(review_server, browser):  # noqa: F811
