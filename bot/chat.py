@@ -18,7 +18,8 @@ from bot.answer import (answer_text, documents_answer, measure_detail, profile_l
                         units_sentence, validity_sentence)
 from bot import wording
 from bot.lexicon import find_terms, load_lexicon
-from bot.query import MeasureResult, Profile, document_question, documents_asked, find_measures, get_measure
+from bot.query import (MeasureResult, Profile, document_question, document_sentence_asked,
+                       document_sentence_may_be_asked, documents_asked, find_measures, get_measure)
 from bot.textnorm import normalize_query
 from bot.profile_reader import read_profile, states_figures
 
@@ -102,14 +103,17 @@ def about_documents(slots: Dict[str, object], question: str) -> Optional[Reply]:
     最后谁来督办"): each document's validity or the office it names, as printed; None for
     any other question."""
     kind = document_question(question)
-    if kind is None:
+    if kind is None and not document_sentence_may_be_asked(question):
         return None
     read, said = read_profile(slots, question)
     profile = profile_from_slots(read, said)
     if profile.unknown.get("district"):
         return None  # a place we do not cover: the normal answer says so
     with _session() as s:
-        docs = documents_asked(s, profile, question, _today())
+        kind = kind or document_sentence_asked(s, profile, question)
+        if kind is None:
+            return None
+        docs = documents_asked(s, profile, question, _today(), kind=kind)
     if not docs:
         return None
     learned = {k: read[k] for k in ("district",) if read.get(k) and not slots.get(k)}

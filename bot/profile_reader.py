@@ -5,12 +5,12 @@ The chat assistant reads slots with Rasa NLU; agents and scripts that call
 """
 from __future__ import annotations
 
-import functools
 import re
 from typing import Dict, List, Optional, Tuple
 
 from bot import regions
 from bot.lexicon import find_terms, load_lexicon
+from bot.segment import pos_tokenizer
 from bot.textnorm import normalize_query
 
 
@@ -40,8 +40,12 @@ def extract_slots(text: str) -> Dict[str, Optional[object]]:
 #: an industry word describes the enterprise itself only next to words like these
 #: ("我们是做外贸的", "五金加工厂", "餐饮企业"); otherwise it is what the enterprise asks
 #: about ("外贸公司问出口信用保险" is not 金融业 because it names 保险)
-_SELF_BEFORE = re.compile(r"(我们|我|本|是|做|搞|开|从事|经营|干|属于|一家|开了|开个|个)[^，,。？?！!]{0,3}$")
+_SELF_BEFORE = re.compile(r"(我们|我|本|是|做|搞|开|从事|经营|干|属于|一家|开了|开个|(?<![那这哪每各])个)[^，,。？?！!]{0,3}$")
 _SELF_AFTER = re.compile(r"^(的|公司|企业|厂|店|行业|业|类|门店|商户|个体户|档口|工作室|机构|平台|小厂)")
+#: a preposition right before the word makes it a place or a counterpart, not the trade
+_OBJECT_BEFORE = re.compile(r"[在到去找向跟和与从给对帮替]$")
+
+
 def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
     """(surface, industry) when the text says what the enterprise does, else None."""
     lex = load_lexicon()
@@ -49,6 +53,8 @@ def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
     for surface, industry in find_terms(t, lex.industry_terms()):
         at = t.find(surface)
         before, after = t[:at], t[at + len(surface):]
+        if _OBJECT_BEFORE.search(before) and not _SELF_AFTER.match(after):
+            continue  # "我们今年在银行新借了一笔钱": the bank is where, not what the enterprise is
         if _SELF_BEFORE.search(before) or _SELF_AFTER.match(after) or surface.endswith(("公司", "厂", "店", "企业")):
             return surface, industry
     return None
@@ -64,7 +70,7 @@ def unknown_place(text: str) -> Optional[str]:
     珠海's 高新区."""
     lex = load_lexicon()
     t = normalize_query(text)
-    tokens = list(_pos_tokenizer().cut(t, HMM=False))  # HMM tagging of unknown runs: ~4 s per 300 random characters
+    tokens = list(pos_tokenizer().cut(t, HMM=False))  # HMM tagging of unknown runs: ~4 s per 300 random characters
     known = find_terms(t, lex.region_terms())
     for i, (word, flag) in enumerate(tokens):
         if not flag.startswith("ns") or lex.canonical_region(word) or word in _NOT_A_PLACE \
@@ -90,13 +96,6 @@ _NOT_A_PLACE = frozenset("中国 全国 国家 国内 境外 海外 港澳 内�
                          "城市 山区 新区 老城区 湾区".split())  # "城市设施配套费" is no city
 
 
-@functools.lru_cache(maxsize=1)
-def _pos_tokenizer():
-    """jieba's tagger over the project's tokenizer (lexicon names stay whole)."""
-    import jieba.posseg
-
-    from bot.segment import tokenizer
-    return jieba.posseg.POSTokenizer(tokenizer())
 
 
 def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[str, Optional[object]], List[str]]:

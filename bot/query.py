@@ -260,7 +260,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
         r.lead = _lead(r.text, h.sentences)
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
-                       found=bool(found), question_words=list(question.words), not_applying=not_applying,
+                       found=bool(found), question_words=index.searched_words(question), not_applying=not_applying,
                        regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]))
 
 
@@ -679,20 +679,62 @@ def document_question(text: str) -> Optional[str]:
     return None
 
 
-def documents_asked(session: Session, profile: Profile, text: str, as_of: Optional[dt.date] = None,
-                    lex: Optional[Lexicon] = None) -> List[DocumentResult]:
-    """The documents a whole-document question refers to: those of the enterprise's region
-    (and the regions above it), narrowed to those whose title shares a word of the question
-    ("流程再造" → 再造政府系统流程); every covered document when neither says which."""
-    lex = lex or load_lexicon()
-    as_of = as_of or dt.date.today()
+def _documents_of(session: Session, profile: Profile, lex: Lexicon) -> List[Any]:
+    """The documents of the enterprise's region and the regions above it (all without one)."""
     docs = session.execute(select(db.Document).order_by(db.Document.id)).scalars().all()
     if profile.district:
         here = set(lex.ancestors(profile.district)) | {profile.district}
         docs = [d for d in docs if d.region in here or profile.district in lex.ancestors(d.region)]
+    return docs
+
+
+def _closing_sentence(document: Any, kind: str) -> str:
+    """The document's own sentence on its validity or on whom to ask, normalised ("" if none)."""
+    sentence = document.validity_text if kind == "validity" else document.contact_text
+    return normalize_query(sentence) if sentence and "未注明" not in sentence else ""
+
+
+def _made_of(document: Any, kind: str, words: Sequence[str]) -> bool:
+    """Every word of the question is in the document's title or its closing sentence on
+    ``kind``, one at least in that sentence: "天河优化营商环境领导小组办公室设在哪个部门" is
+    about 《天河区全面优化营商环境行动方案》's "领导小组办公室设在区发展改革局", a sentence
+    outside every clause."""
+    sentence, title = _closing_sentence(document, kind), normalize_query(document.title)
+    return bool(words) and bool(sentence) and all(w in title or w in sentence for w in words) \
+        and any(w in sentence for w in words)
+
+
+def document_sentence_may_be_asked(text: str) -> Optional[str]:
+    """"validity" or "contact" when the message asks one of them at all (a cheap first look)."""
+    t = normalize_query(text or "")
+    return "validity" if _ASKS_VALIDITY.search(t) else "contact" if _ASKS_CONTACT.search(t) else None
+
+
+def document_sentence_asked(session: Session, profile: Profile, text: str,
+                            lex: Optional[Lexicon] = None) -> Optional[str]:
+    """"validity" or "contact" when the question asks what a document's own closing sentence
+    says (``_made_of``) without calling it "这份文件", else None."""
+    kind = document_sentence_may_be_asked(text)
+    if kind is None:
+        return None
+    lex = lex or load_lexicon()
     words = [w for w in retrieve.prepare(text, lex, drop=profile.said).words if len(w) >= 2]
+    return kind if any(_made_of(d, kind, words) for d in _documents_of(session, profile, lex)) else None
+
+
+def documents_asked(session: Session, profile: Profile, text: str, as_of: Optional[dt.date] = None,
+                    lex: Optional[Lexicon] = None, kind: Optional[str] = None) -> List[DocumentResult]:
+    """The documents a whole-document question refers to: those of the enterprise's region
+    (and the regions above it), narrowed to those whose closing sentence on ``kind`` the
+    question is made of (``_made_of``), else to those whose title shares a word of the
+    question ("流程再造" → 再造政府系统流程); every covered document when neither says which."""
+    lex = lex or load_lexicon()
+    as_of = as_of or dt.date.today()
+    docs = _documents_of(session, profile, lex)
+    words = [w for w in retrieve.prepare(text, lex, drop=profile.said).words if len(w) >= 2]
+    made_of = [d for d in docs if kind and _made_of(d, kind, words)]
     titled = [d for d in docs if any(w in normalize_query(d.title) for w in words)]
-    docs = titled or docs
+    docs = made_of or titled or docs
     contacts = _contacts_for(session, [(d.contact_unit.region, d.contact_unit.name) for d in docs if d.contact_unit])
     out = []
     for d in docs:

@@ -56,6 +56,23 @@ def tokenizer() -> jieba.Tokenizer:
     return tk
 
 
+@functools.lru_cache(maxsize=1)
+def pos_tokenizer():
+    """jieba's part-of-speech tagger over the project's tokenizer (lexicon names stay whole)."""
+    import jieba.posseg
+    return jieba.posseg.POSTokenizer(tokenizer())
+
+
+@functools.lru_cache(maxsize=4096)
+def word_class(word: str) -> str:
+    """jieba's part of speech of a word taken whole ("一笔" m, "因为" c, "顾客" n), "" when the
+    tagger splits it. Only for short words: HMM tagging of long unknown runs is slow."""
+    if not word or len(word) > 8:
+        return ""
+    tagged = list(pos_tokenizer().cut(word))
+    return tagged[0].flag if len(tagged) == 1 else ""
+
+
 def terms(text: str) -> List[str]:
     """Distinct index terms of a text: search-mode segments of length ≥ 2, no stopwords."""
     seen: dict = {}

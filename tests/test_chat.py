@@ -204,3 +204,33 @@ def test_a_thing_that_exists_only_for_other_sizes_is_said_so_first():
     first, second = text.split("\n")[:2]
     assert "关于“稳岗补贴”的措施，按原文不适用于您的企业" in first and "没有关于" not in text
     assert "限定中型、小型、微型企业" in second and "不适用于大型企业" in second
+
+
+def test_a_product_named_after_that_or_this_is_not_the_enterprise_s_trade():
+    # "那个防疫物资免息借款": the loan is for makers of 防疫物资; the caller did not say it makes them
+    text = chat.find({}, "海珠那个防疫物资免息借款能借几年").messages[0]
+    assert "按原文不适用" not in text and "3年免息借款" in text
+    assert chat.find({}, "我们是个防疫物资企业，海珠有什么支持").slots.get("industry") == "防疫物资"
+
+
+def test_a_question_about_a_topic_by_its_name_finds_the_clause_naming_its_kinds():
+    # the clause says 养老保险费、失业保险费…可申请延期, never "社保"
+    text = chat.find({}, "公司受疫情影响社保交不上，可以缓缴到什么时候").messages[0]
+    head = text.split("\n")[0]
+    assert "没有关于" not in head and "疫情解除后三个月内" in text
+    assert "交不上" not in head  # how it was put, not a word the documents were searched for
+
+
+def test_the_words_that_only_phrase_a_question_are_not_what_it_is_about():
+    text = chat.find({}, "我们今年在银行新借了一笔钱，区里贴息是按几个月的利息算").messages[0]
+    head = text.split("\n")[0]
+    assert "没有关于" not in head and "一笔" not in head and "贴息" in head
+    assert "金融业" not in head  # borrowing from a bank does not make the enterprise a bank
+
+
+def test_a_question_about_a_document_s_closing_sentence_is_answered_from_it():
+    # "领导小组办公室设在区发展改革局" closes 天河's plan: it is in no clause
+    text = chat.find({}, "企业咨询天河优化营商环境领导小组办公室设在哪个部门").messages[0]
+    assert "区发展改革局" in text and "没有关于" not in text and "经发局" not in text  # 葛店's office is not 天河's
+    assert "区发展改革局" in chat.find({}, "领导小组办公室设在哪个部门").messages[0]
+    assert "经发局" in chat.find({}, "领导小组办公室设在哪个部门").messages[0]
