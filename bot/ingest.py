@@ -145,13 +145,19 @@ FUND_BEFORE = re.compile(r"(安排|投入|设立|筹集|统筹|拨付|下达|资
 FEE_BEFORE = re.compile(r"(收取|缴纳|交纳|收费|费用为|按)[^,，;；。]{0,6}$")
 THRESHOLD_BEFORE = re.compile(r"(超过|不足|以上|达到|达|低于|高于|增长|下降|年产值|营收|营业收入|产值|投资额|额度在|金额在)[^,，;；。]{0,6}$")
 THRESHOLD_AFTER = re.compile(r"^\s*(以上|以下|及以上|以内)?(的|企业|项目)")
+#: a sum the government mobilised or reached across the district ("发动区内国资物业、园区为企业减免
+#: 租金2500万元", "带动全区…减免租金和物业管理费超过1亿元"): a total, not what one enterprise gets
+TOTAL_BEFORE = re.compile(r"发动|带动|累计|共计|合计|惠及")
 GRANT_BEFORE = re.compile(r"(给予|最高|补贴|奖励|补助|资助|贴息|返还|减免|一次性|不超过|每人|每家|每个)[^,，;；。]{0,8}$")
 
 
 def amount_kind(before: str, after: str) -> str:
     """What an amount is, read from the words around it: "给予最高20万元" is a benefit,
     "区财政安排300万元" a fund, "赔付率超过120%" or "年产值2000万元以上的" a threshold.
-    "可获得" is shown only for benefits (bot/answer.py)."""
+    "可获得" is shown only for benefits (bot/answer.py). ``before``: the text of the amount's
+    phrase (up to the last comma) before it."""
+    if TOTAL_BEFORE.search(before):
+        return "fund"
     if GRANT_BEFORE.search(before[-8:]) and not THRESHOLD_BEFORE.search(before[-4:]):
         return "benefit"
     if THRESHOLD_BEFORE.search(before) or THRESHOLD_AFTER.match(after):
@@ -194,13 +200,13 @@ def extract_amounts(text: str) -> List[Amount]:
                 q = QUALIFIER.findall(before)
                 out.append(Amount(raw=(q[-1] if q else "") + m.group(0), value=float(m.group(1)) * mult,
                                   unit=m.group(4), qualifier=q[-1] if q else None, sentence=sentence.strip(),
-                                  kind=amount_kind(part[max(0, m.start() - 16):m.start()], part[m.end():])))
+                                  kind=amount_kind(part[:m.start()], part[m.end():])))
             for m in PERCENT.finditer(part):
                 before = part[max(0, m.start() - 12):m.start()]
                 q = QUALIFIER.findall(before)
                 out.append(Amount(raw=(q[-1] if q else "") + m.group(0), value=float(m.group(1)), unit="%",
                                   qualifier=q[-1] if q else None, sentence=sentence.strip(),
-                                  kind=amount_kind(part[max(0, m.start() - 16):m.start()], part[m.end():])))
+                                  kind=amount_kind(part[:m.start()], part[m.end():])))
     return out
 
 

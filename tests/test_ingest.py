@@ -188,3 +188,11 @@ def test_a_passing_mention_does_not_tell_an_enterprise_the_clause_is_not_for_it(
     r = chat.find({"industry": "信息传输、软件和信息技术服务业"}, "我们想开个FT账户，区里能帮忙吗")
     text = r.messages[0]
     assert "自由贸易(FT)账户" in text and "按原文不适用" not in text and r.slots["shown_measures"]
+
+
+def test_a_sum_the_government_mobilised_is_no_benefit_an_enterprise_gets():
+    from bot.ingest import extract_amounts
+    kinds = {a.raw: a.kind for a in extract_amounts(
+        "发动区内国资物业、园区为企业减免租金2500万元,带动全区商务楼宇、园区减免租金和物业管理费超过1亿元。"
+        "为新投产疫情防控重要物资的工业企业给予最高500万元的3年免息借款。")}
+    assert kinds == {"2500万元": "fund", "1亿元": "fund", "最高500万元": "benefit"}
