@@ -168,6 +168,9 @@ def _button(slot: str, value: str) -> Dict[str, str]:
 #: a message the NLU could not place whose nearest clause has this share of its words is a
 #: policy question the documents do not answer: "没有关于…的措施" says more than "没太明白"
 NEAR_COVERAGE = 0.25
+#: ... and so is one with this many words the documents use ("新公司没业务，每个月零申报怎么弄":
+#: 业务, 申报; chit-chat has at most one: "你们几点下班")
+POLICY_WORDS = 2
 
 
 def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
@@ -181,7 +184,7 @@ def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
         return compose(text, 0, (), profile, qr, learned)  # "上海浦东开公司要几天": not covered, said so
     if not qr.question_words or retrieve.prepare(text, drop=profile.said).empty:
         return None  # no words of its own ("😀😀😀"): the topic slot alone is not a question
-    near = bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE
+    near = bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE or len(qr.known_words) >= POLICY_WORDS
     named_place = bool(find_terms(normalize_query(text), load_lexicon().region_terms()))
     if qr.found or qr.not_applying or near or named_place or _clean(slots.get("topic")):
         return compose(text, 0, (), profile, qr, learned)

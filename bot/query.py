@@ -164,6 +164,8 @@ class QueryResult:
     region_covered: Optional[bool] = None
     found: bool = True
     question_words: List[str] = field(default_factory=list)
+    # of those, the words some clause has: two or more make a message a policy question
+    known_words: List[str] = field(default_factory=list)
     # clauses about the thing asked that are limited to another size/industry
     not_applying: List[MeasureResult] = field(default_factory=list)
     regions: List[str] = field(default_factory=list)  # regions of the results, in order
@@ -258,9 +260,11 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     for r, h in zip(not_applying, excluded):
         r.snippet = _snippet(r.text, h.sentences)
         r.lead = _lead(r.text, h.sentences)
+    searched = index.searched_words(question)
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
-                       found=bool(found), question_words=index.searched_words(question), not_applying=not_applying,
+                       found=bool(found), question_words=searched, not_applying=not_applying,
+                       known_words=[w for w in searched if index.df.get(w)],
                        regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]))
 
 

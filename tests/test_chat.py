@@ -146,6 +146,10 @@ def test_a_message_the_nlu_could_not_place_is_answered_when_the_documents_answer
     r = chat.search_first({}, "上海浦东开一家公司要几天")
     assert r is not None and "上海浦东" in r.messages[0] and "已收录" in r.messages[0]
     assert chat.search_first({}, "😀😀") is None
+    # no topic read and the nearest clause far off, but two words the documents use: a policy question
+    r = chat.search_first({}, "新公司没业务，每个月零申报怎么弄")
+    assert r is not None and "没有关于" in r.messages[0]
+    assert chat.search_first({}, "附近有什么好吃的") is None and chat.search_first({}, "我老板让我问一下") is None
 
 
 def test_the_size_buttons_are_lexicon_words_that_together_cover_every_size():

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.slow
 
 #: set: (recall@3, MRR, key fact shown, not found reported) floors
 FLOORS = {"dev": (0.93, 0.88, 0.92, 0.78), "heldout": (0.90, 0.85, 0.89, 0.80)}
+#: set: ceiling on the answerable questions whose first reply says "没有关于…" (measured 0.054 / 0.169)
+TOLD_NOT_FOUND = {"dev": 0.08, "heldout": 0.20}
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,7 @@ def test_first_reply_answers_the_labelled_questions(name):
     recall, mrr, fact, not_found = FLOORS[name]
     assert ours["recall@3"] >= recall and ours["mrr"] >= mrr
     assert ours["key_fact_shown"] >= fact and ours["not_found_reported"] >= not_found
+    assert ours["answerable_reported_not_found"] <= TOLD_NOT_FOUND[name]
     # the dialogue adds to what a search box gives, it does not subtract from it
     assert ours["recall@3"] > bm25["recall@3"] and ours["mrr"] > bm25["mrr"]
     assert ours["not_found_reported"] > bm25["not_found_reported"]
