@@ -225,7 +225,7 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
     elif qr.offset:
         lines.append(f"第{first}–{first + shown - 1}条（共{qr.total}条）：")
     elif qr.question_words:
-        lines.append(wording.found_head(profile_line(p), qr.total, shown, qr.question_words))
+        lines.append(wording.found_head(profile_line(p), qr.total, shown, qr.question_words, qr.absent_words))
     else:
         lines.append(wording.listing_head(profile_line(p), qr.total, shown))
     if not p.district and len(qr.regions) == 1 and not qr.offset:

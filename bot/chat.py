@@ -184,7 +184,7 @@ def search_first(slots: Dict[str, object], text: str) -> Optional[Reply]:
         return compose(text, 0, (), profile, qr, learned)  # "上海浦东开公司要几天": not covered, said so
     if not qr.question_words or retrieve.prepare(text, drop=profile.said).empty:
         return None  # no words of its own ("😀😀😀"): the topic slot alone is not a question
-    near = bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE or len(qr.known_words) >= POLICY_WORDS
+    near = (bool(qr.results) and qr.results[0].coverage >= NEAR_COVERAGE) or len(qr.known_words) >= POLICY_WORDS
     named_place = bool(find_terms(normalize_query(text), load_lexicon().region_terms()))
     if qr.found or qr.not_applying or near or named_place or _clean(slots.get("topic")):
         return compose(text, 0, (), profile, qr, learned)

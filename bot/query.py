@@ -166,6 +166,8 @@ class QueryResult:
     question_words: List[str] = field(default_factory=list)
     # of those, the words some clause has: two or more make a message a policy question
     known_words: List[str] = field(default_factory=list)
+    # things the question names that no clause mentions ("残疾人"): said beside the list
+    absent_words: List[str] = field(default_factory=list)
     # clauses about the thing asked that are limited to another size/industry
     not_applying: List[MeasureResult] = field(default_factory=list)
     regions: List[str] = field(default_factory=list)  # regions of the results, in order
@@ -264,7 +266,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
                        found=bool(found), question_words=searched, not_applying=not_applying,
-                       known_words=[w for w in searched if index.df.get(w)],
+                       known_words=[w for w in searched if index.df.get(w)], absent_words=index.absent_words(question),
                        regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]))
 
 

@@ -62,6 +62,12 @@ _FUNCTION_CHARS = re.compile(r"[是要能会来出好也起得了着过么呢吧
 #: tags "到期" and "特新" (of 专精特新) as adverbs.
 PHRASING_CLASSES = frozenset("m mq q r c p u ul uj t y e o z".split())
 
+#: jieba's parts of speech of a word that names a thing (nouns, verbal nouns, abbreviations):
+#: one of these that no clause has is said to be missing from the documents ("残疾人")
+NAMING_CLASSES = frozenset("n nr ns nt nz vn j an".split())
+#: ... if jieba's dictionary knows it this well (a slip of colloquial text is not a word: "会扣" 3)
+NAMING_MIN_FREQ = 5
+
 #: what a question asking for a number wants, and the sentences that have it
 NUMBER_ASKS: Tuple[Tuple[re.Pattern, re.Pattern], ...] = (
     (re.compile(r"几天|多少天|多久|几耐|多长时间|几个工作日|多少个工作日|时限|期限|多快|几日"),
@@ -356,6 +362,15 @@ class SentenceIndex:
         ``effective`` leaves out, so a reply never says it looked for "一笔" or "交不上"."""
         kept = {g[0] for g in self.effective(q).groups}
         return [w for w in q.words if w in kept or any(p in kept for p in q.compound.get(w, ()))]
+
+    def absent_words(self, q: Question) -> List[str]:
+        """The things the question names that no clause has, in any of its words ("招用残疾人有没有
+        补贴": 残疾人): the reply says the documents do not mention them instead of implying the
+        clauses it lists are about them."""
+        freq = tokenizer().FREQ
+        return [g[0] for g in self.effective(q).groups
+                if not any(w in self.df for w in g) and g[0] in q.words
+                and (freq.get(g[0]) or 0) >= NAMING_MIN_FREQ and word_class(g[0]) in NAMING_CLASSES]
 
     def _number_factor(self, number: re.Pattern) -> np.ndarray:
         """1.25 for the sentences stating the kind of number asked, else 1.0: once per pattern

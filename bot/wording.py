@@ -44,8 +44,14 @@ def quoted(user_text: str, limit: int = 20) -> str:
 
 
 # ------------------------------------------------------------------ answers
-def found_head(profile_line: str, total: int, shown: int, words: Sequence[str]) -> str:
-    about = f"关于“{'、'.join(words[:4])}”，" if words else ""
+def found_head(profile_line: str, total: int, shown: int, words: Sequence[str],
+               absent: Sequence[str] = ()) -> str:
+    """``absent``: what the question names that no clause mentions: the list is about the rest."""
+    about = [w for w in words if w not in absent]
+    about = f"关于“{'、'.join(about[:4])}”" if about else ""
+    if absent:
+        about = f"已收录的文件没有提到“{'、'.join(absent[:3])}”；{about}"
+    about += "，" if about else ""
     more = f"，先列前{shown}条" if total > shown else ""
     return f"{about}按您的情况（{profile_line}）找到{total}条措施{more}："
 

@@ -238,3 +238,12 @@ def test_a_question_about_a_document_s_closing_sentence_is_answered_from_it():
     assert "区发展改革局" in text and "没有关于" not in text and "经发局" not in text  # 葛店's office is not 天河's
     assert "区发展改革局" in chat.find({}, "领导小组办公室设在哪个部门").messages[0]
     assert "经发局" in chat.find({}, "领导小组办公室设在哪个部门").messages[0]
+
+
+def test_what_the_question_names_and_no_clause_mentions_is_said_not_implied():
+    head = chat.find({}, "企业咨询：招用残疾人有没有补贴").messages[0].split("\n")[0]
+    assert "没有提到“残疾人”" in head and "关于“招用、补贴”" in head  # the list is about the rest
+    head = chat.find({}, "增城区小微企业贷款有没有贴息").messages[0].split("\n")[0]
+    assert "没有提到" not in head and "关于“贷款、贴息”" in head
+    # a slip of colloquial text is no thing the documents lack ("多少个线上工作站": 个线)
+    assert "没有提到" not in chat.find({}, "海珠建了多少个线上工作站服务企业").messages[0]
