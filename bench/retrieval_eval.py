@@ -44,7 +44,8 @@ from typing import Dict, List, Optional
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = {"dev": ROOT / "tests" / "retrieval" / "dev.yml", "heldout": ROOT / "tests" / "retrieval" / "heldout.yml"}
+SETS = {"dev": ROOT / "tests" / "retrieval" / "dev.yml", "heldout": ROOT / "tests" / "retrieval" / "heldout.yml",
+        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml"}
 OUT = ROOT / "bench" / "out"
 
 
@@ -229,7 +230,7 @@ def _score(it: Item, ids: List[int], text: str, not_found: bool, placed: bool) -
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--set", default="dev", choices=["dev", "heldout", "all"])
+    ap.add_argument("--set", default="dev", choices=["dev", "heldout", "fresh", "all"])
     ap.add_argument("--rest", help="a running assistant's REST webhook URL")
     ap.add_argument("--show-misses", type=int, default=0)
     args = ap.parse_args(argv)

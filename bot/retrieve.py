@@ -326,6 +326,9 @@ class SentenceIndex:
           subject the documents lack: it is left out instead of counting against coverage
           (a word of jieba's dictionary is kept: "招聘会", "展销会"). So is a word no clause
           has that only phrases the question (PHRASING_CLASSES: "新借了一笔钱")."""
+        cached = q.__dict__.get("_effective")
+        if cached is not None and cached[0] is self:  # search, searched_words, absent_words: once
+            return cached[1]
         groups, weights, broad = [], dict(q.weights), set()
         for g in q.groups:
             if len(g[0]) <= 3 and _FUNCTION_CHARS.search(g[0]) and not any(w in self.df for w in g) \
@@ -354,8 +357,10 @@ class SentenceIndex:
                 if g[0] not in q.umbrella:  # 用电 is a kind of 水电气; 融资 is only near 贴息
                     broad.add(k)
             groups.append(g + extra)
-        return Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
-                        broad=frozenset(broad), compound=q.compound, umbrella=q.umbrella)
+        out = Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
+                       broad=frozenset(broad), compound=q.compound, umbrella=q.umbrella)
+        q.__dict__["_effective"] = (self, out)
+        return out
 
     def searched_words(self, q: Question) -> List[str]:
         """The question's own words this index searches for: not the slips and phrasing words
