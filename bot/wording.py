@@ -50,7 +50,7 @@ def found_head(profile_line: str, total: int, shown: int, words: Sequence[str],
     about = [w for w in words if w not in absent]
     about = f"关于“{'、'.join(about[:4])}”" if about else ""
     if absent:
-        about = f"已收录的文件没有提到“{'、'.join(absent[:3])}”；{about}"
+        about = f"已收录的文件没有提到“{'、'.join(absent[:3])}”" + (f"；{about}" if about else "")
     about += "，" if about else ""
     more = f"，先列前{shown}条" if total > shown else ""
     return f"{about}按您的情况（{profile_line}）找到{total}条措施{more}："
