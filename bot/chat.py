@@ -18,8 +18,8 @@ from bot.answer import (answer_text, documents_answer, measure_detail, profile_l
                         units_sentence, validity_sentence)
 from bot import wording
 from bot.lexicon import find_terms, load_lexicon
-from bot.query import (MeasureResult, Profile, document_question, document_sentence_asked,
-                       document_sentence_may_be_asked, documents_asked, find_measures, get_measure)
+from bot.query import (MeasureResult, Profile, document_detail_asked, document_question, documents_asked,
+                       find_measures, get_measure)
 from bot.textnorm import normalize_query
 from bot.profile_reader import read_profile, states_figures
 
@@ -103,17 +103,16 @@ def about_documents(slots: Dict[str, object], question: str) -> Optional[Reply]:
     最后谁来督办"): each document's validity or the office it names, as printed; None for
     any other question."""
     kind = document_question(question)
-    if kind is None and not document_sentence_may_be_asked(question):
+    whole = kind is not None  # "这份文件…": else only a question made of a document's closing sentence
+    kind = kind or document_detail_asked(question)
+    if kind is None:
         return None
     read, said = read_profile(slots, question)
     profile = profile_from_slots(read, said)
     if profile.unknown.get("district"):
         return None  # a place we do not cover: the normal answer says so
     with _session() as s:
-        kind = kind or document_sentence_asked(s, profile, question)
-        if kind is None:
-            return None
-        docs = documents_asked(s, profile, question, _today(), kind=kind)
+        docs = documents_asked(s, profile, question, _today(), kind=kind, closing_only=not whole)
     if not docs:
         return None
     learned = {k: read[k] for k in ("district",) if read.get(k) and not slots.get(k)}

@@ -676,13 +676,13 @@ def document_question(text: str) -> Optional[str]:
     """"validity" or "contact" when the message asks about a document as a whole
     ("增城这份惠企措施有效期到什么时候", "这十项机制最后谁来督办"), else None."""
     t = normalize_query(text or "")
-    if not _WHOLE_DOCUMENT.search(t):
-        return None
-    if _ASKS_VALIDITY.search(t):
-        return "validity"
-    if _ASKS_CONTACT.search(t):
-        return "contact"
-    return None
+    return document_detail_asked(t) if _WHOLE_DOCUMENT.search(t) else None
+
+
+def document_detail_asked(text: str) -> Optional[str]:
+    """"validity" or "contact" when the message asks either at all, whatever it asks it of."""
+    t = normalize_query(text or "")
+    return "validity" if _ASKS_VALIDITY.search(t) else "contact" if _ASKS_CONTACT.search(t) else None
 
 
 def _documents_of(session: Session, profile: Profile, lex: Lexicon) -> List[Any]:
@@ -710,37 +710,25 @@ def _made_of(document: Any, kind: str, words: Sequence[str]) -> bool:
         and any(w in sentence for w in words)
 
 
-def document_sentence_may_be_asked(text: str) -> Optional[str]:
-    """"validity" or "contact" when the message asks one of them at all (a cheap first look)."""
-    t = normalize_query(text or "")
-    return "validity" if _ASKS_VALIDITY.search(t) else "contact" if _ASKS_CONTACT.search(t) else None
-
-
-def document_sentence_asked(session: Session, profile: Profile, text: str,
-                            lex: Optional[Lexicon] = None) -> Optional[str]:
-    """"validity" or "contact" when the question asks what a document's own closing sentence
-    says (``_made_of``) without calling it "这份文件", else None."""
-    kind = document_sentence_may_be_asked(text)
-    if kind is None:
-        return None
-    lex = lex or load_lexicon()
-    words = [w for w in retrieve.prepare(text, lex, drop=profile.said).words if len(w) >= 2]
-    return kind if any(_made_of(d, kind, words) for d in _documents_of(session, profile, lex)) else None
-
-
 def documents_asked(session: Session, profile: Profile, text: str, as_of: Optional[dt.date] = None,
-                    lex: Optional[Lexicon] = None, kind: Optional[str] = None) -> List[DocumentResult]:
+                    lex: Optional[Lexicon] = None, kind: Optional[str] = None,
+                    closing_only: bool = False) -> List[DocumentResult]:
     """The documents a whole-document question refers to: those of the enterprise's region
     (and the regions above it), narrowed to those whose closing sentence on ``kind`` the
     question is made of (``_made_of``), else to those whose title shares a word of the
-    question ("流程再造" → 再造政府系统流程); every covered document when neither says which."""
+    question ("流程再造" → 再造政府系统流程); every covered document when neither says which.
+    ``closing_only``: a question that does not say "这份文件" is about a document only if it
+    is made of its closing sentence; [] when it is not."""
     lex = lex or load_lexicon()
     as_of = as_of or dt.date.today()
     docs = _documents_of(session, profile, lex)
     words = [w for w in retrieve.prepare(text, lex, drop=profile.said).words if len(w) >= 2]
     made_of = [d for d in docs if kind and _made_of(d, kind, words)]
-    titled = [d for d in docs if any(w in normalize_query(d.title) for w in words)]
-    docs = made_of or titled or docs
+    if closing_only:
+        docs = made_of
+    else:
+        titled = [d for d in docs if any(w in normalize_query(d.title) for w in words)]
+        docs = made_of or titled or docs
     contacts = _contacts_for(session, [(d.contact_unit.region, d.contact_unit.name) for d in docs if d.contact_unit])
     out = []
     for d in docs:
