@@ -18,7 +18,8 @@ reply-level figures only.
 Figures: recall@1, recall@3 and MRR over the first reply's list (three items); the
 share of answerable questions answered in the first reply (the gold measure listed,
 no question before it); the share whose key fact appears in the reply; the share of
-unanswerable questions reported as not found, and of answerable ones told "not found";
+unanswerable questions reported as not found (or as stating no number of the kind asked:
+"没有写明金额或比例"), and of answerable ones told "not found";
 and, for questions limited to small enterprises asked by a large one, whether the reply
 says the clause does not apply. Ranks are over the questions a clause answers: one
 answered by a document's own closing lines (its validity, the office to ask), which no
@@ -110,7 +111,9 @@ def ask_assistant(q: str):
     profile, qr, learned = chat._query({}, q)
     reply = chat.compose(q, 0, (), profile, qr, learned)  # what chat.find({}, q) returns
     text = "\n".join(reply.messages)
-    not_found = (not qr.found) or bool(profile.unknown.get("district")) or qr.region_covered is False
+    # "没有写明金额": the clauses about it state no number of the kind asked
+    not_found = (not qr.found) or bool(profile.unknown.get("district")) or qr.region_covered is False \
+        or bool(qr.unstated)
     # a clause the reply cites as not applying to the enterprise (a large one asking about a
     # measure for 小微企业) is the answer too: after the listed ones
     told = [r.id for r in qr.not_applying] if "不适用" in text else []

@@ -224,6 +224,9 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
         lines.append(wording.nearest_head(shown))
     elif qr.offset:
         lines.append(f"第{first}–{first + shown - 1}条（共{qr.total}条）：")
+    elif qr.question_words and qr.unstated:
+        lines.append(wording.unstated_head(qr.unstated, qr.question_words, p.district or "、".join(qr.regions or qr.covered_regions),
+                                           qr.total, shown))
     elif qr.question_words:
         lines.append(wording.found_head(profile_line(p), qr.total, shown, qr.question_words, qr.absent_words))
     else:
@@ -242,7 +245,7 @@ def answer_text(qr: QueryResult, page_size: int = 3, start_number: Optional[int]
     tail = []
     if any(r.expired for r in qr.results):
         tail.append(wording.EXPIRED_NOTE)
-    if qr.relaxed:
+    if qr.relaxed or qr.unstated:
         tail.append(wording.ask_hotline(qr.results[0].hotline if qr.results else None))
     elif qr.offset + shown < qr.total:
         tail.append(wording.MORE_HINT)

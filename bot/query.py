@@ -171,6 +171,8 @@ class QueryResult:
     # clauses about the thing asked that are limited to another size/industry
     not_applying: List[MeasureResult] = field(default_factory=list)
     regions: List[str] = field(default_factory=list)  # regions of the results, in order
+    # the kind of number the question asks for ("金额或比例") when no clause listed states one
+    unstated: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {
@@ -179,6 +181,7 @@ class QueryResult:
             "as_of": self.as_of.isoformat(), "total": self.total, "offset": self.offset, "relaxed": self.relaxed,
             "region_covered": self.region_covered, "covered_regions": self.covered_regions,
             "found": self.found, "question_words": self.question_words, "regions": self.regions,
+            "unstated": self.unstated,
             "results": [r.to_dict() for r in self.results],
             "not_applying": [r.to_dict() for r in self.not_applying],
         }
@@ -263,11 +266,16 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
         r.snippet = _snippet(r.text, h.sentences)
         r.lead = _lead(r.text, h.sentences)
     searched = index.searched_words(question)
+    # asked "多少钱" of clauses that state no sum: said first, not implied by listing them
+    unstated = retrieve.number_unstated(
+        question.asked, text, [_near_matches(r, next(h for h in page + excluded if h.measure_id == r.id))
+                               for r in results + not_applying]) if found and not topic_only else None
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,
                        found=bool(found), question_words=searched, not_applying=not_applying,
                        known_words=[w for w in searched if index.df.get(w)], absent_words=index.absent_words(question),
-                       regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]))
+                       regions=_regions_of_ids(session, [h.measure_id for h in (found or page)]),
+                       unstated=unstated)
 
 
 _TOPIC_QUESTIONS: Dict[Tuple[int, str], Tuple[Lexicon, retrieve.Question]] = {}
@@ -402,6 +410,20 @@ def _lead(text: str, best: Sequence[int]) -> str:
     """The clause's best-matching sentence (its first when none matched)."""
     sentences = retrieve.split_sentences(text) or [text]
     return sentences[best[0]] if best and best[0] < len(sentences) else sentences[0]
+
+
+def _near_matches(r: MeasureResult, hit: retrieve.Hit) -> str:
+    """The heading and the sentences of a clause that match the question, with their neighbours:
+    where a number the question asks for would be (a clause's other numbers are about other
+    things: "100%“网上办”" does not say what a 众创空间 gets). When the heading matches, its
+    first sentence too: the heading's words are often only there ("投诉、处置、回应机制" →
+    "一般问题5个工作日…办结"). A clause matched only by its heading is read whole."""
+    sentences = retrieve.split_sentences(r.text)
+    best = [i for i in hit.sentences if 0 <= i < len(sentences)]
+    if not best:
+        return f"{r.item_heading or ''}{r.text}"
+    near = {j for i in best for j in (i - 1, i, i + 1) if 0 <= j < len(sentences)} | ({0} if hit.heading else set())
+    return (r.item_heading or "") + "".join(sentences[j] for j in sorted(near))
 
 
 def _snippet(text: str, best: Sequence[int], max_chars: int = SNIPPET_BUDGET_MANY, number=None) -> List[str]:

@@ -68,14 +68,52 @@ NAMING_CLASSES = frozenset("n nr ns nt nz vn j an".split())
 #: ... if jieba's dictionary knows it this well (a slip of colloquial text is not a word: "会扣" 3)
 NAMING_MIN_FREQ = 5
 
-#: what a question asking for a number wants, and the sentences that have it
-NUMBER_ASKS: Tuple[Tuple[re.Pattern, re.Pattern], ...] = (
-    (re.compile(r"几天|多少天|多久|几耐|多长时间|几个工作日|多少个工作日|时限|期限|多快|几日"),
-     re.compile(r"\d+\s*(个)?(工作日|天|日|小时|分钟|个月|年)|[一二三四五六七八九十两半]+\s*(个)?(工作日|天|小时|个月)")),
-    (re.compile(r"多少钱|补多少|奖多少|多少万|最高多少|最多多少|上限|金额|多少补贴|补贴多少|奖励多少|给多少|能拿多少|几万"),
-     re.compile(r"\d+(\.\d+)?\s*(余)?\s*(万|亿)?\s*(美)?元")),
-    (re.compile(r"比例|几成|百分之|多少%|贴多少|补多少"), re.compile(r"\d+(\.\d+)?\s*%|百分之")),
+@dataclass(frozen=True)
+class NumberAsk:
+    """A kind of number a question asks for, and how a clause states one."""
+    label: str           # what the reply says the documents do not state ("金额或比例")
+    ask: re.Pattern      # the question asks for it
+    stated: re.Pattern   # a sentence states one
+    # asks the ranking prefers stating sentences for but that a clause can answer in words
+    # ("容积率有没有上限": 不设上限), so never "the documents do not state it"
+    loose: Optional[re.Pattern] = None
+
+
+#: what a question asking for a number wants, and the sentences that have it; the first that
+#: the question asks wins ("免了几个月房租，区里能补多少" asks an amount, not a duration).
+#: An amount is a sum or a ratio ("补多少" is answered by "按租金的50%给予补助").
+NUMBER_ASKS: Tuple[NumberAsk, ...] = (
+    NumberAsk("金额或比例",
+              re.compile(r"多少钱|多少万|几万|几千|多少元|多少%|几成|百分之几|比例|费率|税率|金额|上限"
+                         r"|最高多少|最多多少"
+                         r"|(补|奖|贴|减|免|领|拿|给|返|退|贷|资助|补助|补贴|奖励|费|税)[^，。？?]{0,3}多少"
+                         r"(?!天|日|个|家|场|宗|项|次|年|月|小时|分钟|周|人|户|件|平)"),
+              re.compile(r"\d+(\.\d+)?\s*(余)?\s*(万|亿|千)?\s*(美)?元|\d+(\.\d+)?\s*(余)?\s*(万|亿)"
+                         r"|\d+(\.\d+)?\s*%|百分之|[一二三四五六七八九十百千万两]+\s*(万|亿)?元|\d+\s*倍"),
+              loose=re.compile(r"上限")),
+    NumberAsk("办理时限",
+              re.compile(r"几天|多少天|多久(?![^，。？?]{0,8}一次)|几耐|多长时间|几个工作日|多少个工作日|时限|多快|几日"),
+              re.compile(r"\d+\s*(个)?(工作日|天|日|小时|分钟|个月|年|周)"
+                         r"|[一二三四五六七八九十两半]+\s*(个)?(工作日|天|日|小时|个月|周)|即时|即办|当场|立等|当天|当日|限时")),
 )
+
+
+def number_asked(text: str) -> Optional[NumberAsk]:
+    """The kind of number the question asks for, if any."""
+    t = normalize_query(text or "")
+    return next((a for a in NUMBER_ASKS if a.ask.search(t)), None)
+
+
+def number_unstated(ask: Optional[NumberAsk], question: str, texts: Iterable[str]) -> Optional[str]:
+    """What the question asks for (its label) when none of the clauses found states a number of
+    that kind: "众创空间运营补贴有多少" answered by a clause that names 众创空间 but no sum is
+    answered honestly by "原文没有写明金额", not by the clause as if it held one."""
+    if ask is None:
+        return None
+    t = normalize_query(question or "")
+    if ask.loose is not None and not ask.ask.search(ask.loose.sub("", t)):
+        return None  # asked only in words a clause answers without a number ("有没有上限")
+    return None if any(ask.stated.search(x or "") for x in texts) else ask.label
 
 
 def split_sentences(text: str) -> List[str]:
@@ -120,7 +158,8 @@ class Question:
     words: List[str]                       # the enterprise's own content words
     weights: Dict[str, float]              # word or synonym → weight
     groups: List[Tuple[str, ...]]          # each own word with its synonyms (coverage counts a group once)
-    number: Optional[re.Pattern] = None    # the kind of number asked for, if any
+    number: Optional[re.Pattern] = None    # how a sentence states the number asked for, if any
+    asked: Optional[NumberAsk] = None      # the kind of number asked for
     # a topic word's tagging keywords ("水电气" → 用电, 用水, 报装 …): used only when the
     # documents rarely use the word itself (SentenceIndex.effective)
     topic_words: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
@@ -139,7 +178,7 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
     sizes, an industry the enterprise described itself with)."""
     lex = lex or load_lexicon()
     t = normalize_query(text or "")
-    number = next((want for ask, want in NUMBER_ASKS if ask.search(t)), None)
+    asked = number_asked(t)
     for surface in sorted(set(drop), key=len, reverse=True):
         if surface:
             t = t.replace(surface, " ")
@@ -181,7 +220,8 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
         for p in pieces:
             weights.setdefault(p, SYNONYM_WEIGHT)
         groups.append((w,) + tuple(syn) + tuple(pieces))
-    return Question(words=words, weights=weights, groups=groups, number=number, topic_words=topic_words,
+    return Question(words=words, weights=weights, groups=groups, number=asked.stated if asked else None,
+                    asked=asked, topic_words=topic_words,
                     compound=compound, umbrella=frozenset(umbrella))
 
 
@@ -191,6 +231,7 @@ class Hit:
     score: float
     coverage: float                 # idf-weighted share of the question's words the clause has
     sentences: List[int] = field(default_factory=list)  # best sentence ordinals, best first
+    heading: bool = False           # the item's heading matches the question
 
 
 class SentenceIndex:
@@ -357,7 +398,7 @@ class SentenceIndex:
                 if g[0] not in q.umbrella:  # 用电 is a kind of 水电气; 融资 is only near 贴息
                     broad.add(k)
             groups.append(g + extra)
-        out = Question(words=q.words, weights=weights, groups=groups, number=q.number, topic_words=q.topic_words,
+        out = Question(words=q.words, weights=weights, groups=groups, number=q.number, asked=q.asked, topic_words=q.topic_words,
                        broad=frozenset(broad), compound=q.compound, umbrella=q.umbrella)
         q.__dict__["_effective"] = (self, out)
         return out
@@ -430,7 +471,8 @@ class SentenceIndex:
             ranked = sorted(range(lo, hi), key=lambda i: -sent[i])
             hits.append(Hit(measure_id=mid, score=float(score[pos]), coverage=self.coverage(q, pos),
                             sentences=[self.sentence_ordinal[i] for i in ranked
-                                       if sent[i] > 0 and self.sentence_ordinal[i] >= 0]))
+                                       if sent[i] > 0 and self.sentence_ordinal[i] >= 0],
+                            heading=any(sent[i] > 0 and self.sentence_ordinal[i] < 0 for i in range(lo, hi))))
             if len(hits) >= k:
                 break
         return hits

@@ -56,6 +56,12 @@ def found_head(profile_line: str, total: int, shown: int, words: Sequence[str],
     return f"{about}按您的情况（{profile_line}）找到{total}条措施{more}："
 
 
+def unstated_head(what: str, words: Sequence[str], where: str, total: int, shown: int) -> str:
+    """The clauses about the thing asked state no number of the kind asked: said first."""
+    more = f"，先列前{shown}条" if total > shown else ""
+    return f"已收录的{where}文件中关于“{'、'.join(words[:4])}”的措施没有写明{what}，相关的{total}条原文如下{more}："
+
+
 def listing_head(profile_line: str, total: int, shown: int) -> str:
     more = f"，先列前{shown}条" if total > shown else ""
     return f"按您的情况（{profile_line}），适用的措施共{total}条{more}："

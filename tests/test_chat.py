@@ -247,3 +247,18 @@ def test_what_the_question_names_and_no_clause_mentions_is_said_not_implied():
     assert "没有提到" not in head and "关于“贷款、贴息”" in head
     # a slip of colloquial text is no thing the documents lack ("多少个线上工作站": 个线)
     assert "没有提到" not in chat.find({}, "海珠建了多少个线上工作站服务企业").messages[0]
+
+
+def test_a_number_asked_of_clauses_that_state_none_is_said_to_be_unstated():
+    # 天河's clause on 众创空间 names no sum: the reply says so first, then shows it
+    text = chat.find({}, "天河区众创空间的运营补贴标准是多少钱").messages[0]
+    head = text.split("\n")[0]
+    assert "没有写明金额或比例" in head and "众创空间" in text and "12345" in text
+    # 增城's car clause states "每辆1000元": answered, not called unstated
+    text = chat.find({}, "在增城区买新能源汽车每辆补多少").messages[0]
+    assert "没有写明" not in text and "1000元" in text
+    # a duration asked of clauses with none; how often something happens is not a time limit
+    assert "没有写明办理时限" in chat.find({}, "葛店办食品经营许可证要多长时间").messages[0].split("\n")[0]
+    assert "没有写明" not in chat.find({}, "小额贷款保证保险补偿多久给保险公司结算一次").messages[0]
+    # "有没有上限" is answered in words by a clause ("不设上限")
+    assert "没有写明" not in chat.find({}, "葛店厂房加层的容积率有没有上限").messages[0]
