@@ -44,6 +44,9 @@ _SELF_BEFORE = re.compile(r"(我们|我|本|是|做|搞|开|从事|经营|干|�
 _SELF_AFTER = re.compile(r"^(的|公司|企业|厂|店|行业|业|类|门店|商户|个体户|档口|工作室|机构|平台|小厂)")
 #: a preposition right before the word makes it a place or a counterpart, not the trade
 _OBJECT_BEFORE = re.compile(r"[在到去找向跟和与从给对帮替]$")
+#: what the enterprise wants to turn into is not what it does ("做餐饮的，想转做信息技术"):
+#: the measures for it are those of its present trade, and the new one is what it asks about
+_TURNING_INTO = re.compile(r"转(型|行|产)?(做|搞|干|到|向|成|为)?[^，,。？?！!]{0,2}$")
 
 
 def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
@@ -56,6 +59,8 @@ def self_described_industry(text: str) -> Optional[Tuple[str, str]]:
         if _OBJECT_BEFORE.search(before) and not _SELF_AFTER.match(after):
             continue  # "我们今年在银行新借了一笔钱": the bank is where, not what the enterprise is
         if _SELF_BEFORE.search(before) or _SELF_AFTER.match(after) or surface.endswith(("公司", "厂", "店", "企业")):
+            if _TURNING_INTO.search(before):
+                continue  # "想转做电商": what it asks about, searched for
             return surface, industry
     return None
 

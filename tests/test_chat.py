@@ -262,3 +262,10 @@ def test_a_number_asked_of_clauses_that_state_none_is_said_to_be_unstated():
     assert "没有写明" not in chat.find({}, "小额贷款保证保险补偿多久给保险公司结算一次").messages[0]
     # "有没有上限" is answered in words by a clause ("不设上限")
     assert "没有写明" not in chat.find({}, "葛店厂房加层的容积率有没有上限").messages[0]
+
+
+def test_the_trade_an_enterprise_wants_to_turn_into_is_asked_about_not_its_profile():
+    text = chat.find({}, "我们在增城做餐饮的，想转型做电商，有什么支持").messages[0]
+    assert "住宿和餐饮业" in text.split("\n")[0] and "批发和零售业" not in text.split("\n")[0]
+    head = chat.find({}, "想转做电商，增城有什么支持").messages[0].split("\n")[0]
+    assert "电商" in head and "批发和零售业" not in head  # searched for, not a listing for 零售
