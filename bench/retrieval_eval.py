@@ -46,7 +46,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"dev": ROOT / "tests" / "retrieval" / "dev.yml", "heldout": ROOT / "tests" / "retrieval" / "heldout.yml",
-        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml"}
+        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml", "fresh2": ROOT / "tests" / "retrieval" / "fresh2.yml"}
 OUT = ROOT / "bench" / "out"
 
 
@@ -233,7 +233,7 @@ def _score(it: Item, ids: List[int], text: str, not_found: bool, placed: bool) -
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--set", default="dev", choices=["dev", "heldout", "fresh", "all"])
+    ap.add_argument("--set", default="dev", choices=list(SETS) + ["all"])
     ap.add_argument("--rest", help="a running assistant's REST webhook URL")
     ap.add_argument("--show-misses", type=int, default=0)
     args = ap.parse_args(argv)
