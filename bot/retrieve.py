@@ -52,7 +52,7 @@ GOVERNMENT_FACTOR = 0.5
 _SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
 _TOKEN_CHAR = re.compile(r"[\u3400-\u9fffA-Za-z0-9&%]")
 #: characters that glue a colloquial question together (是, 要, 能 …) — see SentenceIndex.effective
-_FUNCTION_CHARS = re.compile(r"[是要能会来出好也起得了着过么呢吧啊嘛的就都还把被让给不想先掉咗嘅唔冇係]")
+_FUNCTION_CHARS = re.compile(r"[是要能会来出好也起得了着过么呢吧啊嘛的就都还把被让给不想先掉咗嘅唔冇係哪]")
 
 #: jieba's parts of speech of how a question is put, not what it is about: numerals and
 #: measure words ("一笔", "两家", "几条"), pronouns ("哪家"), conjunctions ("因为"), time words
