@@ -1,6 +1,6 @@
 """Replay the labelled retrieval set through the assistant's first reply, beside plain BM25.
 
-    .venv/bin/python -m bench.retrieval_eval [--set dev|heldout|all] [--rest URL] [--show-misses N]
+    .venv/bin/python -m bench.retrieval_eval [--set dev|fresh|heldout|all] [--rest URL] [--show-misses N]
 
 Each question of tests/retrieval/*.yml names the document, a verbatim excerpt of the
 clause that answers it (``evidence``) and the key fact the reply must show (``fact``);
@@ -27,7 +27,8 @@ clause holds ("labels matched no clause"), counts in the key fact only.
 The baseline is BM25 (bm25s, same jieba tokens, no synonyms, no filters) over whole
 clauses, showing its top three in full with their units and asking nothing.
 
-The held-out set is measured, never tuned on: `--set dev` is the one to iterate with.
+The held-out set is measured, never tuned on: `--set dev` is the one to iterate with. `fresh` is the
+latest batch, measured as written (its header) before anything is tuned on it, then folded into dev.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"dev": ROOT / "tests" / "retrieval" / "dev.yml", "heldout": ROOT / "tests" / "retrieval" / "heldout.yml",
-        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml", "fresh2": ROOT / "tests" / "retrieval" / "fresh2.yml"}
+        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml"}
 OUT = ROOT / "bench" / "out"
 
 
