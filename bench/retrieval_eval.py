@@ -121,6 +121,11 @@ def ask_assistant(q: str):
     return [int(i) for i in reply.slots.get("shown_measures", [])] + told, text, not_found, qr
 
 
+def reported_not_found(text: str) -> bool:
+    """What a REST reply says when nothing answers (wording.not_found, not_covered, unstated_head)."""
+    return "没有关于" in text or "还没有收录" in text or "的措施没有写明" in text
+
+
 def ask_rest(url: str, q: str, sender: str) -> str:
     body = json.dumps({"sender": sender, "message": q}).encode("utf-8")
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
@@ -204,7 +209,7 @@ def evaluate(items: List[Item], rest: Optional[str] = None, show_misses: int = 0
             placed = bool(read.get("district"))
             if rest:
                 text = ask_rest(rest, it.q, f"eval-{n}-{int(t0)}")
-                ids, not_found = [], ("没有关于" in text or "还没有收录" in text)
+                ids, not_found = [], reported_not_found(text)
             else:
                 ids, text, not_found, qr = ask_assistant(it.q)
             row = _score(it, ids, text, not_found, placed)
