@@ -50,6 +50,8 @@ SHOWN_SHARE = 0.35
 GOVERNMENT_FACTOR = 0.5
 
 _SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
+#: a count in words: "三个(月)", "两家", "十几名"
+_COUNT = re.compile(r"^[一二三四五六七八九十两几]+[个只家名位条项次]$")
 _TOKEN_CHAR = re.compile(r"[\u3400-\u9fffA-Za-z0-9&%]")
 #: characters that glue a colloquial question together (是, 要, 能 …) — see SentenceIndex.effective
 _FUNCTION_CHARS = re.compile(r"[是要能会来出好也起得了着过么呢吧啊嘛的就都还把被让给不想先掉咗嘅唔冇係哪]")
@@ -187,8 +189,8 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
             t = t.replace(surface, " ")
     words: List[str] = []
     for tok in index_tokens(t):
-        if tok in lex.query_stopwords or tok in words or tok.replace(".", "").isdigit():
-            continue  # a bare number is asked about, not searched for
+        if tok in lex.query_stopwords or tok in words or tok.replace(".", "").isdigit() or _COUNT.match(tok):
+            continue  # a bare number ("3", "三个", "两家") is asked about, not searched for
         if lex.canonical_region(tok) or lex.expand_size(tok):
             continue
         words.append(tok)

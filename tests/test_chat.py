@@ -269,3 +269,14 @@ def test_the_trade_an_enterprise_wants_to_turn_into_is_asked_about_not_its_profi
     assert "住宿和餐饮业" in text.split("\n")[0] and "批发和零售业" not in text.split("\n")[0]
     head = chat.find({}, "想转做电商，增城有什么支持").messages[0].split("\n")[0]
     assert "电商" in head and "批发和零售业" not in head  # searched for, not a listing for 零售
+
+
+def test_a_big_factory_said_in_everyday_words_is_told_the_hiring_subsidy_is_for_smaller_ones():
+    text = chat.find({}, "我们是增城的汽配大厂，新招员工有没有一次性补贴").messages[0]
+    assert "制造业 · 大型" in text.split("\n")[0]  # 汽配 is the trade, 大厂 the size
+    assert "按原文不适用于大型企业" in text and "中小企业新招员工" in text
+
+
+def test_a_count_in_words_is_not_searched_for():
+    head = chat.find({}, "天河办不动产登记最多3个手续，是哪三个").messages[0].split("\n")[0]
+    assert "不动产登记" in head and "三个" not in head
