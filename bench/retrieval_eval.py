@@ -47,7 +47,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"dev": ROOT / "tests" / "retrieval" / "dev.yml", "heldout": ROOT / "tests" / "retrieval" / "heldout.yml",
-        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml"}
+        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml", "batch5": ROOT / "tests" / "retrieval" / "batch5.yml"}
 OUT = ROOT / "bench" / "out"
 
 
