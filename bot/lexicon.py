@@ -65,6 +65,9 @@ class Lexicon:
     generic_unit_patterns: Tuple[re.Pattern, ...]
     synonyms: Tuple[Tuple[str, ...], ...] = ()
     query_stopwords: frozenset = frozenset()
+    #: how a 12345 agent relays a call ("来电人称其", "企业反映"): removed from the question text
+    #: before it is segmented (jieba cuts "来电人称其公司" into 来电 / 人称 / 其 …)
+    relay_phrases: Tuple[str, ...] = ()
     _region_alias_index: Dict[str, str] = field(default_factory=dict)
 
     # ---- regions -------------------------------------------------------
@@ -268,7 +271,9 @@ def parse_lexicon(raw: dict) -> Lexicon:
         size_short_forms=short_forms, qualifications=quals,
         industries=industries, topics=topics, unit_aliases=unit_aliases, unit_full_names=unit_full,
         generic_unit_patterns=patterns, synonyms=synonyms,
-        query_stopwords=frozenset(_tuple(raw.get("query_stopwords"))), _region_alias_index=alias_index,
+        query_stopwords=frozenset(_tuple(raw.get("query_stopwords"))),
+        relay_phrases=tuple(sorted(_tuple(raw.get("relay_phrases")), key=len, reverse=True)),
+        _region_alias_index=alias_index,
     )
 
 

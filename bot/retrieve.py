@@ -50,6 +50,8 @@ SHOWN_SHARE = 0.35
 GOVERNMENT_FACTOR = 0.5
 
 _SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
+#: a phrase an agent starts with what the caller asks ("…，问新开的企业刻章要不要钱")
+_RELAYED_ASK = re.compile(r"(^|[，,。；;：:\s])(?:想问|请问|问)")
 #: a count in words: "三个(月)", "两家", "十几名"
 _COUNT = re.compile(r"^[一二三四五六七八九十两几]+[个只家名位条项次]$")
 _TOKEN_CHAR = re.compile(r"[\u3400-\u9fffA-Za-z0-9&%]")
@@ -181,9 +183,10 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
     lex = lex or load_lexicon()
     t = normalize_query(text or "")
     asked = number_asked(t)
-    for surface in sorted(set(drop), key=len, reverse=True):
+    for surface in list(lex.relay_phrases) + sorted(set(drop), key=len, reverse=True):
         if surface:
             t = t.replace(surface, " ")
+    t = _RELAYED_ASK.sub(r"\1", t)  # "来电人称其公司在天河，问新开的企业…": the 问 relays
     for surface, _ in lex.region_terms() + [(s, None) for s, _ in lex.size_terms()]:
         if surface in t:
             t = t.replace(surface, " ")

@@ -280,3 +280,8 @@ def test_a_big_factory_said_in_everyday_words_is_told_the_hiring_subsidy_is_for_
 def test_a_count_in_words_is_not_searched_for():
     head = chat.find({}, "天河办不动产登记最多3个手续，是哪三个").messages[0].split("\n")[0]
     assert "不动产登记" in head and "三个" not in head
+
+
+def test_how_an_agent_relays_a_call_is_not_searched_for():
+    head = chat.find({}, "来电人称其公司在天河，问新开的企业刻章要不要钱").messages[0].split("\n")[0]
+    assert "人称" not in head and "没有关于" not in head and "刻章" in head
