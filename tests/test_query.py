@@ -154,3 +154,15 @@ def test_a_districts_best_clauses_are_its_own_best_in_the_whole_ranking(session)
             got = [(h.measure_id, h.score) for h in index.search(question, allowed=allowed, k=k)]
             assert got == own[:k], (district, text, k)
         assert own, (district, text)
+
+
+def test_a_word_typed_with_a_homophone_is_read_as_the_documents_word(session):
+    # a pinyin keyboard's slip: 执找 for 执照, 专里 for 专利
+    from bot import retrieve
+    from bot.query import _sentence_index
+    index, _ = _sentence_index(session)
+    groups = index.effective(retrieve.prepare("个体户营业执找的经营场所怎么填")).groups
+    assert any("执照" in g for g in groups)
+    assert any("专利" in g for g in index.effective(retrieve.prepare("拿专里去质押")).groups)
+    # a word the documents use is never swapped for one that sounds like it
+    assert not any("执照" in g for g in index.effective(retrieve.prepare("营业场所")).groups)
