@@ -285,3 +285,15 @@ def test_a_count_in_words_is_not_searched_for():
 def test_how_an_agent_relays_a_call_is_not_searched_for():
     head = chat.find({}, "来电人称其公司在天河，问新开的企业刻章要不要钱").messages[0].split("\n")[0]
     assert "人称" not in head and "没有关于" not in head and "刻章" in head
+
+
+def test_whether_something_costs_money_is_answered_from_what_the_clause_says_about_fees():
+    text = chat.find({}, "天河新办企业刻章收费吗").messages[0]
+    assert "免费" in text and "没有写明" not in text
+    from bot import retrieve
+    asked = retrieve.number_asked("开办企业要不要钱")
+    assert retrieve.number_unstated(asked, "开办企业要不要钱", ["实现新办企业全流程一表申报"]) == "是否收费"
+    assert retrieve.number_unstated(asked, "开办企业要不要钱", ["首次刻制公章免费"]) is None
+    # "最多多少个工作日" asks a duration, not a sum; "连续三年" states one
+    assert retrieve.number_asked("审批最多多少个工作日").label == "办理时限"
+    assert retrieve.number_unstated(retrieve.number_asked("返几耐"), "返几耐", ["连续三年给予全额奖励"]) is None
