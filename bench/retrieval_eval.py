@@ -47,7 +47,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"dev": ROOT / "tests" / "retrieval" / "dev.yml", "heldout": ROOT / "tests" / "retrieval" / "heldout.yml",
-        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml", "batch5": ROOT / "tests" / "retrieval" / "batch5.yml"}
+        "fresh": ROOT / "tests" / "retrieval" / "fresh.yml"}
 OUT = ROOT / "bench" / "out"
 
 
@@ -69,7 +69,7 @@ class Item:
 
 
 def load(which: str) -> List[Item]:
-    names = list(SETS) if which == "all" else [which]
+    names = [n for n in SETS if SETS[n].exists()] if which == "all" else [which]
     items: List[Item] = []
     for name in names:
         path = SETS[name]

