@@ -50,8 +50,19 @@ SHOWN_SHARE = 0.35
 GOVERNMENT_FACTOR = 0.5
 
 _SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
-#: a phrase an agent starts with what the caller asks ("…，问新开的企业刻章要不要钱")
-_RELAYED_ASK = re.compile(r"(^|[，,。；;：:\s])(?:想问|请问|问)")
+_RELAYED: Dict[int, Tuple[object, re.Pattern]] = {}
+
+
+def _relayed(lex: Lexicon) -> re.Pattern:
+    """The lexicon's relay phrases ("来电人称其", "企业反映") and a bare 问/请问, where a phrase starts
+    ("…在天河，问新开的企业…"): only there, so "中小企业问题" keeps its words."""
+    cached = _RELAYED.get(id(lex))
+    if cached is None or cached[0] is not lex:
+        alternatives = "|".join(re.escape(p) for p in lex.relay_phrases + ("想问", "请问", "问"))
+        cached = _RELAYED[id(lex)] = (lex, re.compile(rf"(^|[，,。；;：:\s])(?:{alternatives})"))
+    return cached[1]
+
+
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 #: a count in words: "三个(月)", "两家", "十几名"
 _COUNT = re.compile(r"^[一二三四五六七八九十两几]+[个只家名位条项次]$")
@@ -186,10 +197,10 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
     lex = lex or load_lexicon()
     t = normalize_query(text or "")
     asked = number_asked(t)
-    for surface in list(lex.relay_phrases) + sorted(set(drop), key=len, reverse=True):
+    t = _relayed(lex).sub(r"\1 ", t)  # "来电人称其公司在天河，问新开的企业…": how an agent relays
+    for surface in sorted(set(drop), key=len, reverse=True):
         if surface:
             t = t.replace(surface, " ")
-    t = _RELAYED_ASK.sub(r"\1", t)  # "来电人称其公司在天河，问新开的企业…": the 问 relays
     for surface, _ in lex.region_terms() + [(s, None) for s, _ in lex.size_terms()]:
         if surface in t:
             t = t.replace(surface, " ")

@@ -297,3 +297,9 @@ def test_whether_something_costs_money_is_answered_from_what_the_clause_says_abo
     # "最多多少个工作日" asks a duration, not a sum; "连续三年" states one
     assert retrieve.number_asked("审批最多多少个工作日").label == "办理时限"
     assert retrieve.number_unstated(retrieve.number_asked("返几耐"), "返几耐", ["连续三年给予全额奖励"]) is None
+
+
+def test_a_relay_phrase_inside_a_word_is_not_taken_out():
+    from bot import retrieve
+    assert "反映" in retrieve.prepare("增城中小企业问题反映渠道").words  # "企业问" is no relay here
+    assert retrieve.prepare("企业反映疫情期间罚款").words[:1] == ["疫情"]
