@@ -269,6 +269,7 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
     # asked "多少钱" of clauses that state no sum: said first, not implied by listing them
     unstated = retrieve.number_unstated(
         question.asked, text, [_near_matches(r, next(h for h in page + excluded if h.measure_id == r.id))
+                               + " ".join(c.get("phone") or "" for c in r.contacts)  # a phone on record answers too
                                for r in results + not_applying]) if found and not topic_only else None
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,
                        results=results, relaxed=relaxed, covered_regions=covered, region_covered=region_covered,

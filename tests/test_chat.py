@@ -303,3 +303,16 @@ def test_a_relay_phrase_inside_a_word_is_not_taken_out():
     from bot import retrieve
     assert "反映" in retrieve.prepare("增城中小企业问题反映渠道").words  # "企业问" is no relay here
     assert retrieve.prepare("企业反映疫情期间罚款").words[:1] == ["疫情"]
+
+
+def test_counts_durations_in_years_rates_and_phone_numbers_are_asks_too():
+    from bot import retrieve
+    assert retrieve.number_asked("最少几家企业可以联合").label == "数量"
+    assert retrieve.number_asked("几家中小企业想一起竞买") is None  # says how many, asks nothing
+    assert retrieve.number_asked("先租后让要先租几年").label == "办理时限"
+    assert retrieve.number_asked("包容期是一年还是两年").label == "办理时限"
+    assert retrieve.number_asked("抗疫贷利率几多").label == "金额或比例"
+    phone = retrieve.number_asked("复工热线电话号码是多少")
+    assert phone.label == "电话"
+    assert retrieve.number_unstated(phone, "复工热线电话号码是多少", ["开通24小时复工热线"]) == "电话"
+    assert retrieve.number_unstated(phone, "复工热线电话号码是多少", ["咨询电话：020-12345678"]) is None
