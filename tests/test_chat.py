@@ -316,3 +316,10 @@ def test_counts_durations_in_years_rates_and_phone_numbers_are_asks_too():
     assert phone.label == "电话"
     assert retrieve.number_unstated(phone, "复工热线电话号码是多少", ["开通24小时复工热线"]) == "电话"
     assert retrieve.number_unstated(phone, "复工热线电话号码是多少", ["咨询电话：020-12345678"]) is None
+
+
+def test_a_time_limit_the_question_states_is_not_searched_for_as_a_word():
+    from bot import retrieve
+    words = retrieve.prepare("我们是大型企业，在葛店找银行贷款也能8天内办完吗").words
+    assert "天内" not in words and "银行贷款" in words
+    assert "95%" in retrieve.prepare("电费按95%结算的优惠").words  # a ratio the clause states is searched
