@@ -73,6 +73,12 @@ def test_head_count_and_revenue_in_the_first_message_are_used_at_once(assistant)
     ("我们公司五百多人，算大型企业，建了工会也按2%交了经费，能全额返还吗", ["工会经费"], ["请告诉我行业"]),
     ("工商年报在哪里填，截止到几号", ["没有关于", "12345"], ["还没有给您列出", "没太明白"]),
     ("上海浦东开一家公司要几天", ["还没有收录上海浦东", "已收录"], ["帮不上忙", "没太明白"]),
+    # a sum asked of a clause that states none: said first, the clause and the hotline after
+    ("天河区众创空间每年的运营补贴标准是多少钱", ["没有写明金额或比例", "众创空间", "12345"], ["还没有给您列出"]),
+    # how an agent types a call: the relay is not searched for, the question is answered
+    ("来电人称其公司在天河，问新开的企业刻章要不要钱", ["免费", "刻"], ["人称", "没有关于", "没太明白"]),
+    # a big factory in everyday words: told the hiring subsidy is for smaller enterprises
+    ("我们是增城的汽配大厂，新招员工有没有一次性补贴", ["不适用于大型企业"], ["请告诉我", "没太明白"]),
 ])
 def test_a_first_message_is_answered_whichever_intent_it_is_read_as(assistant, message, shows, never):
     r = assistant.say(f"e2e-route-{abs(hash(message))}", message)
