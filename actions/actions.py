@@ -160,7 +160,10 @@ class ActionChangeProfile(Action):
         if not tracker.latest_message.get("entities") and not chat.gives_profile(_text(tracker)):
             # read as a profile answer but says nothing of one ("😀😀😀"): as an unplaced message
             return await ActionFallbackSearch().run(dispatcher, tracker, domain)
-        question = tracker.get_slot("last_question") or ""
+        text = _text(tracker)
+        # "珠海 先租后让" names a place and asks something: that is the question now
+        last = tracker.get_slot("last_question") or ""
+        question = text if chat.asks_something(_slots(tracker), text, last) else last
         events = await _run(dispatcher, tracker, chat.change_profile, _slots(tracker), question)
         return events + [SlotSet("last_question", question)]
 

@@ -199,16 +199,19 @@ def more(slots: Dict[str, object], question: str, offset: int, shown: Sequence[i
     return reply
 
 
+#: "第一次", "第二批", "第3年" count something else, not an item of the list shown
+_NOT_A_LIST_ITEM = r"(?!\s*[次批年天季届期步名轮代回])"
+
 CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
 def parse_ordinal(text: str) -> Optional[int]:
     """"第2条" / "第二个" / "第十二条" / "2号" → the number shown in the list."""
     t = normalize_query(text)
-    m = re.search(r"第\s*(\d{1,3})|(\d{1,3})\s*(?:条|个|号|项)", t)
+    m = re.search(r"第\s*(\d{1,3})" + _NOT_A_LIST_ITEM + r"|(\d{1,3})\s*(?:条|个|号|项)", t)
     if m:
         return int(m.group(1) or m.group(2))
-    m = re.search(r"第\s*([一二两三四五六七八九十]{1,3})", t)
+    m = re.search(r"第\s*([一二两三四五六七八九十]{1,3})" + _NOT_A_LIST_ITEM, t)
     if m:
         s = m.group(1)
         if s == "十":
@@ -223,7 +226,7 @@ def parse_ordinal(text: str) -> Optional[int]:
 
 
 #: "第二条", "第3个": a number of a list shown earlier
-_LIST_REFERENCE = re.compile(r"第\s*[\d一二两三四五六七八九十]{1,3}")
+_LIST_REFERENCE = re.compile(r"第\s*[\d一二两三四五六七八九十]{1,3}" + _NOT_A_LIST_ITEM)
 
 
 def _pick(text: str, shown: Sequence[int], focus: Optional[float]) -> (Optional[int], Optional[str]):
@@ -257,7 +260,9 @@ def _about_listed(text: str, shown: Sequence[int], focus: Optional[float],
         if whole is not None:
             return whole
         profile, qr, learned = _query(slots or {}, text)
-        if qr.question_words or qr.region_covered is False or profile.unknown.get("district"):
+        if qr.question_words or qr.region_covered is False or profile.unknown.get("district") \
+                or gives_profile(text):
+            # "省里的中小企业26条，在增城是谁负责落实": the place alone is something to answer with
             return compose(text, 0, (), profile, qr, learned)
         return Reply([wording.NO_LIST_YET])
     mid, problem = _pick(text, shown, focus)
@@ -299,8 +304,9 @@ def size_class(industry: Optional[str], employees: Optional[str], revenue: Optio
         answer = search_first(slots or {}, text)
         if answer is not None:
             return answer
-    if emp is None and rev is None and text:
-        # no figures to classify: the message asks about a measure ("贴息是按几个月算"), answer that
+    if text and (emp is None and rev is None or not _ASKS_SIZE.search(normalize_query(text))):
+        # no figures to classify, or figures that are not asked about: the message asks about a
+        # measure ("贴息是按几个月算", "投了六千万建新厂，会不会纳入清单跟踪"), answer that
         answer = search_first(slots or {}, text)
         if answer is not None:
             return answer
@@ -313,6 +319,11 @@ def size_class(industry: Optional[str], employees: Optional[str], revenue: Optio
     if res.size is None:
         return Reply([res.needs or wording.SIZE_NEEDS_MORE])
     return Reply([wording.size_decided(res.size, res.rule)], {"size": res.size})
+
+
+#: a message that asks which size the enterprise is ("30人营收600万算什么规模", "算不算小微")
+_ASKS_SIZE = re.compile(r"(算|属于|是)(什么|哪种|哪个|哪类|多大)(规模|企业|类型)|规模(算|是|属于)|企业规模|划型|大中小"
+                        r"|算(不算)?(小微|小型|微型|中型|大型|中小)|是不是(小微|中小|大型)")
 
 
 def change_profile(slots: Dict[str, object], question: str, said: str = "") -> Reply:
@@ -337,6 +348,25 @@ def change_profile(slots: Dict[str, object], question: str, said: str = "") -> R
 
 #: a reply to a profile question that skips it ("跳过", "不清楚"): a profile answer all the same
 _SKIP = re.compile(r"跳过|不清楚|不知道|不确定|不方便|算了|随便|都行|略过|skip", re.I)
+
+
+#: a message that asks: a question word or mark ("会不会重罚", "复市了几家", "？")
+_ASKS = re.compile(r"[吗？?]|怎么|怎样|如何|多少|几|什么|啥|哪|能不能|可不可以|有没有|是否|要不要|会不会|是不是|有冇|使唔使|点样|乜")
+
+
+def asks_something(slots: Dict[str, object], text: str, last_question: str = "") -> bool:
+    """Whether a message read as a profile answer also asks something of its own ("珠海 先租后让",
+    "增城这边第一次轻微违规，会不会重罚"): then it is the question, answered with the profile,
+    instead of re-running the last one. Right after a question has been answered, a message must
+    also ask ("那海珠的稳岗补贴呢？"): "貿易", "孵化器运营" or "二十来个人" answer the profile
+    question offered with the list, and the question they refine stays."""
+    t = normalize_query(text or "")
+    if not t.strip() or t.startswith("/") or _SKIP.search(t) or (states_figures(t) and not _ASKS.search(t)):
+        return False  # a button, "跳过" / "不清楚", "二十来个人"
+    read, said = read_profile(slots, t)
+    if retrieve.prepare(t, drop=said).empty:
+        return False
+    return not last_question or bool(_ASKS.search(t))
 
 
 def gives_profile(text: str) -> bool:

@@ -125,8 +125,9 @@ def read_profile(slots: Dict[str, Optional[object]], text: str) -> Tuple[Dict[st
     ind = self_described_industry(t)
     if ind:
         said.append(ind[0])
-        if not out.get("industry"):
-            out["industry"] = ind[1]
+        # what the enterprise says it does wins over an entity the NLU read elsewhere in the
+        # message ("开酒店的，…银行说要收回贷款": 住宿和餐饮, not 金融业) and over an earlier turn's
+        out["industry"] = ind[1]
     elif out.get("industry"):
         named = lex.canonical_industry(str(out["industry"]))
         if any(v == named for _, v in find_terms(t, lex.industry_terms())):

@@ -323,3 +323,23 @@ def test_a_time_limit_the_question_states_is_not_searched_for_as_a_word():
     words = retrieve.prepare("我们是大型企业，在葛店找银行贷款也能8天内办完吗").words
     assert "天内" not in words and "银行贷款" in words
     assert "95%" in retrieve.prepare("电费按95%结算的优惠").words  # a ratio the clause states is searched
+
+
+def test_first_time_is_no_reference_to_a_list_item():
+    reply = chat.detail("在葛店第一次轻微违规，当场改正了还会罚吗", [], None, {}).messages[0]
+    assert "还没有给您列出" not in reply and "免予" in reply
+    assert chat.parse_ordinal("第一次被查出") is None and chat.parse_ordinal("第二条详细说说") == 2
+
+
+def test_a_profile_answer_that_also_asks_is_the_new_question():
+    assert chat.asks_something({}, "珠海 先租后让")  # a first message naming a place and a thing
+    assert chat.asks_something({}, "那海珠的稳岗补贴呢？", "增城有什么贷款贴息")
+    # answers to the profile question offered with a list: the question they refine stays
+    for answer in ("貿易", "孵化器运营", "二十来个人", "那海珠呢", "跳过"):
+        assert not chat.asks_something({}, answer, "增城有什么贷款贴息"), answer
+
+
+def test_what_the_enterprise_says_it_does_wins_over_an_entity_read_elsewhere():
+    from bot.profile_reader import read_profile
+    read, _ = read_profile({"industry": "金融业"}, "我们是开酒店的，疫情下银行说要收回贷款")
+    assert read["industry"] == "住宿和餐饮业"

@@ -79,6 +79,10 @@ def test_head_count_and_revenue_in_the_first_message_are_used_at_once(assistant)
     ("来电人称其公司在天河，问新开的企业刻章要不要钱", ["免费", "刻"], ["人称", "没有关于", "没太明白"]),
     # a big factory in everyday words: told the hiring subsidy is for smaller enterprises
     ("我们是增城的汽配大厂，新招员工有没有一次性补贴", ["不适用于大型企业"], ["请告诉我", "没太明白"]),
+    # a widget query naming a place and a thing: the thing is searched, not the place listed
+    ("珠海 先租后让", ["先租后让"], ["适用的措施共"]),
+    # "第一次" is no list item, and a first message is never told there is no list
+    ("在葛店第一次轻微违规，当场改正了还会罚吗", ["免予"], ["还没有给您列出"]),
 ])
 def test_a_first_message_is_answered_whichever_intent_it_is_read_as(assistant, message, shows, never):
     r = assistant.say(f"e2e-route-{abs(hash(message))}", message)
