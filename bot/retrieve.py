@@ -320,8 +320,8 @@ class SentenceIndex:
         dictionary does not know: what a pinyin keyboard gives for a slip ("专里" → 专利,
         "营业执找" → 营业执照). Read as its synonyms, at their weight."""
         if word in self.df or tokenizer().FREQ.get(word) or not 2 <= len(word) <= 4 \
-                or not _CJK_WORD.match(word):
-            return ()
+                or not _CJK_WORD.match(word) or word[0] in "每各这那哪几该本此其":
+            return ()  # "每架" (Cantonese: per car) is a determiner and a measure word, not 每家
         from pypinyin import lazy_pinyin
         by_sound = self.__dict__.get("_by_sound")
         if by_sound is None:  # once per index: 3,459 words, 0.3 s, most of it loading pypinyin's dictionary

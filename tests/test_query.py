@@ -164,5 +164,6 @@ def test_a_word_typed_with_a_homophone_is_read_as_the_documents_word(session):
     groups = index.effective(retrieve.prepare("个体户营业执找的经营场所怎么填")).groups
     assert any("执照" in g for g in groups)
     assert any("专利" in g for g in index.effective(retrieve.prepare("拿专里去质押")).groups)
-    # a word the documents use is never swapped for one that sounds like it
+    # a word the documents use is never swapped for one that sounds like it, nor is a measure word
     assert not any("执照" in g for g in index.effective(retrieve.prepare("营业场所")).groups)
+    assert not any("每家" in g for g in index.effective(retrieve.prepare("新能源车每架几多钱")).groups)
