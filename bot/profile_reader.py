@@ -41,7 +41,7 @@ def extract_slots(text: str) -> Dict[str, Optional[object]]:
 #: ("我们是做外贸的", "五金加工厂", "餐饮企业"); otherwise it is what the enterprise asks
 #: about ("外贸公司问出口信用保险" is not 金融业 because it names 保险)
 _SELF_BEFORE = re.compile(r"(我们|我|本|是|做|搞|开|从事|经营|干|属于|一家|开了|开个|(?<![那这哪每各])个)[^，,。？?！!]{0,3}$")
-_SELF_AFTER = re.compile(r"^(的|公司|企业|厂|大厂|小厂|工厂|店|行业|业|类|门店|商户|个体户|档口|工作室|机构|平台|小厂)")
+_SELF_AFTER = re.compile(r"^(的|公司|企业|厂|大厂|小厂|工厂|店|行业|业|类|门店|商户|个体户|档口|工作室|机构|平台)")
 #: a preposition right before the word makes it a place or a counterpart, not the trade
 _OBJECT_BEFORE = re.compile(r"[在到去找向跟和与从给对帮替]$")
 #: what the enterprise wants to turn into is not what it does ("做餐饮的，想转做信息技术"):

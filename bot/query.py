@@ -267,8 +267,9 @@ def find_measures(session: Session, profile: Profile, text: str = "", as_of: Opt
         r.lead = _lead(r.text, h.sentences)
     searched = index.searched_words(question)
     # asked "多少钱" of clauses that state no sum: said first, not implied by listing them
+    hit_of = {h.measure_id: h for h in page + excluded}
     unstated = retrieve.number_unstated(
-        question.asked, text, [_near_matches(r, next(h for h in page + excluded if h.measure_id == r.id))
+        question.asked, text, [_near_matches(r, hit_of[r.id])
                                + " ".join(c.get("phone") or "" for c in r.contacts)  # a phone on record answers too
                                for r in results + not_applying]) if found and not topic_only else None
     return QueryResult(profile=profile, as_of=as_of, total=len(found) if found else len(shown), offset=offset,

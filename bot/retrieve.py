@@ -50,17 +50,13 @@ SHOWN_SHARE = 0.35
 GOVERNMENT_FACTOR = 0.5
 
 _SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
-_RELAYED: Dict[int, Tuple[object, re.Pattern]] = {}
-
-
 def _relayed(lex: Lexicon) -> re.Pattern:
     """The lexicon's relay phrases ("来电人称其", "企业反映") and a bare 问/请问, where a phrase starts
     ("…在天河，问新开的企业…"): only there, so "中小企业问题" keeps its words."""
-    cached = _RELAYED.get(id(lex))
-    if cached is None or cached[0] is not lex:
+    def build() -> re.Pattern:
         alternatives = "|".join(re.escape(p) for p in lex.relay_phrases + ("想问", "请问", "问"))
-        cached = _RELAYED[id(lex)] = (lex, re.compile(rf"(^|[，,。；;：:\s])(?:{alternatives})"))
-    return cached[1]
+        return re.compile(rf"(^|[，,。；;：:\s])(?:{alternatives})")
+    return _per_lexicon("relayed", lex, build)
 
 
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
@@ -152,7 +148,16 @@ def split_sentences(text: str) -> List[str]:
     return [s.strip() for s in _SENTENCE_END.split(text or "") if len(s.strip()) >= 2]
 
 
-_SINGLES: Dict[int, Tuple[object, frozenset]] = {}
+_PER_LEXICON: Dict[Tuple[str, int], Tuple[object, object]] = {}
+
+
+def _per_lexicon(name: str, lex: Lexicon, build):
+    """What ``build`` makes of one lexicon, made once per lexicon object (held beside it, so its id
+    is not reused while the entry lives)."""
+    cached = _PER_LEXICON.get((name, id(lex)))
+    if cached is None or cached[0] is not lex:
+        cached = _PER_LEXICON[(name, id(lex))] = (lex, build())
+    return cached[1]
 
 
 def _single_char_words() -> frozenset:
@@ -160,13 +165,8 @@ def _single_char_words() -> frozenset:
     call was 65 µs of each index_tokens call, 6.5 s of the 28 s the index of 100,000 measures
     took to load (cProfile)."""
     lex = load_lexicon()
-    cached = _SINGLES.get(id(lex))
-    if cached is None or cached[0] is not lex:  # the lexicon held: its id is not reused
-        words = set()
-        for t in lex.topics.values():
-            words.update(w for w in t.keywords + t.aliases if len(w) == 1)
-        cached = _SINGLES[id(lex)] = (lex, frozenset(words))
-    return cached[1]
+    return _per_lexicon("single_chars", lex, lambda: frozenset(
+        w for t in lex.topics.values() for w in t.keywords + t.aliases if len(w) == 1))
 
 
 def index_tokens(text: str) -> List[str]:
@@ -189,8 +189,7 @@ class Question:
     words: List[str]                       # the enterprise's own content words
     weights: Dict[str, float]              # word or synonym → weight
     groups: List[Tuple[str, ...]]          # each own word with its synonyms (coverage counts a group once)
-    number: Optional[re.Pattern] = None    # how a sentence states the number asked for, if any
-    asked: Optional[NumberAsk] = None      # the kind of number asked for
+    asked: Optional[NumberAsk] = None      # the kind of number asked for, if any
     # a topic word's tagging keywords ("水电气" → 用电, 用水, 报装 …): used only when the
     # documents rarely use the word itself (SentenceIndex.effective)
     topic_words: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
@@ -202,6 +201,11 @@ class Question:
     @property
     def empty(self) -> bool:
         return not self.words
+
+    @property
+    def number(self) -> Optional[re.Pattern]:
+        """How a sentence states the number asked for, if any."""
+        return self.asked.stated if self.asked else None
 
 
 def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) -> Question:
@@ -253,8 +257,7 @@ def prepare(text: str, lex: Optional[Lexicon] = None, drop: Iterable[str] = ()) 
         for p in pieces:
             weights.setdefault(p, SYNONYM_WEIGHT)
         groups.append((w,) + tuple(syn) + tuple(pieces))
-    return Question(words=words, weights=weights, groups=groups, number=asked.stated if asked else None,
-                    asked=asked, topic_words=topic_words,
+    return Question(words=words, weights=weights, groups=groups, asked=asked, topic_words=topic_words,
                     compound=compound, umbrella=frozenset(umbrella))
 
 
@@ -454,7 +457,7 @@ class SentenceIndex:
                 if g[0] not in q.umbrella:  # 用电 is a kind of 水电气; 融资 is only near 贴息
                     broad.add(k)
             groups.append(g + extra)
-        out = Question(words=q.words, weights=weights, groups=groups, number=q.number, asked=q.asked, topic_words=q.topic_words,
+        out = Question(words=q.words, weights=weights, groups=groups, asked=q.asked, topic_words=q.topic_words,
                        broad=frozenset(broad), compound=q.compound, umbrella=q.umbrella)
         q.__dict__["_effective"] = (self, out)
         return out

@@ -44,6 +44,10 @@ def quoted(user_text: str, limit: int = 20) -> str:
 
 
 # ------------------------------------------------------------------ answers
+def _first_of(total: int, shown: int) -> str:
+    return f"，先列前{shown}条" if total > shown else ""
+
+
 def found_head(profile_line: str, total: int, shown: int, words: Sequence[str],
                absent: Sequence[str] = ()) -> str:
     """``absent``: what the question names that no clause mentions: the list is about the rest."""
@@ -52,18 +56,18 @@ def found_head(profile_line: str, total: int, shown: int, words: Sequence[str],
     if absent:
         about = f"已收录的文件没有提到“{'、'.join(absent[:3])}”" + (f"；{about}" if about else "")
     about += "，" if about else ""
-    more = f"，先列前{shown}条" if total > shown else ""
+    more = _first_of(total, shown)
     return f"{about}按您的情况（{profile_line}）找到{total}条措施{more}："
 
 
 def unstated_head(what: str, words: Sequence[str], where: str, total: int, shown: int) -> str:
     """The clauses about the thing asked state no number of the kind asked: said first."""
-    more = f"，先列前{shown}条" if total > shown else ""
+    more = _first_of(total, shown)
     return f"已收录的{where}文件中关于“{'、'.join(words[:4])}”的措施没有写明{what}，相关的{total}条原文如下{more}："
 
 
 def listing_head(profile_line: str, total: int, shown: int) -> str:
-    more = f"，先列前{shown}条" if total > shown else ""
+    more = _first_of(total, shown)
     return f"按您的情况（{profile_line}），适用的措施共{total}条{more}："
 
 
